@@ -1,0 +1,30 @@
+# The two commands a fresh machine needs (see README):
+#   make quickstart   - set up .venv if missing, then run the offline quickstart
+#   make test         - set up .venv if missing, then run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.lamstudio-installed
+BFCL_EVAL_VERSION := 2026.3.23
+
+.PHONY: quickstart test lint bench clean
+
+$(STAMP): pyproject.toml constraints/cpu.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -c constraints/cpu.txt -e '.[dev]'
+	# bfcl-eval ships BFCL's data and checker; its own dependency pins clash with a
+	# training environment, so only the package itself goes here (see FIELD_NOTES).
+	$(BIN)/python -m pip install -q --no-deps bfcl-eval==$(BFCL_EVAL_VERSION)
+	@touch $(STAMP)
+
+quickstart: $(STAMP)
+	$(BIN)/lamstudio quickstart
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,3 @@
+from lamstudio.cli import main
+
+main()

@@ -1,0 +1,43 @@
+"""Shared CLI helpers: one console, clean failures, a row progress bar."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Exit with one clear message and no traceback."""
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def row_progress(label: str) -> Iterator[Callable[[int | None], Callable[[], None]]]:
+    """A rich progress bar; ``start(total)`` begins a file and returns its ``tick``."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=err_console, transient=True,
+                   disable=not sys.stderr.isatty())
+
+    def start(total: int | None) -> Callable[[], None]:
+        task = bar.add_task(label, total=total)
+        return lambda: bar.advance(task)
+
+    with bar:
+        yield start

@@ -1,0 +1,63 @@
+"""``lamstudio schema`` / ``formats`` / ``convert``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lamstudio.commands._common import console, fail, row_progress
+
+
+def register(app: typer.Typer) -> None:
+    app.command("schema")(schema)
+    app.command("formats")(formats)
+    app.command("convert")(convert)
+
+
+def schema() -> None:
+    """Print the JSON Schema of the lamstudio record (Trajectory)."""
+    from lamstudio.schema import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
+
+
+def formats() -> None:
+    """List the data formats lamstudio reads and writes."""
+    from lamstudio.sources import FORMATS, get_format
+
+    for name in FORMATS:
+        doc = (get_format(name).__doc__ or "").strip().splitlines()[0]
+        console.print(f"[bold]{name:<13}[/] {doc}")
+
+
+def convert(
+    inputs: Annotated[list[Path], typer.Argument(help="input files (JSONL, JSON, .gz, Parquet)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="output file")],
+    from_format: Annotated[str, typer.Option("--from", help="format of the inputs")] = "lamstudio",
+    to_format: Annotated[str, typer.Option("--to", help="format of the output")] = "lamstudio",
+    rejects: Annotated[Path | None, typer.Option(
+        help="rejected rows (default: OUT's stem + .rejects.jsonl)")] = None,
+    summary: Annotated[Path | None, typer.Option(help="also write the summary as JSON")] = None,
+) -> None:
+    """Convert agent data between formats; bad rows go to the rejects file with a reason."""
+    from lamstudio.io import InputError, atomic_path
+    from lamstudio.sources import FORMATS
+    from lamstudio.sources._convert import convert as run_convert
+    from lamstudio.sources._convert import default_rejects_path
+
+    for fmt in (from_format, to_format):
+        if fmt not in FORMATS:
+            fail(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    try:
+        with row_progress("converting") as progress:
+            tally = run_convert(inputs, from_format, output, rejects, to_format, progress)
+    except InputError as exc:
+        fail(str(exc))
+    console.print(tally.render())
+    console.print(f"kept -> {output}\nrejected -> {rejects or default_rejects_path(output)}")
+    if summary:
+        with atomic_path(summary) as tmp:
+            tmp.write_text(json.dumps(tally.to_dict(), indent=2))

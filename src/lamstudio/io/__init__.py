@@ -1,0 +1,17 @@
+"""Streaming readers, atomic writers, rejects and the per-stage tally."""
+
+from lamstudio.io._readers import (
+    DEFAULT_MAX_LINE_BYTES,
+    BadRow,
+    InputError,
+    Row,
+    count_lines,
+    read_rows,
+)
+from lamstudio.io._rejects import Reject, RejectWriter, Tally
+from lamstudio.io._writers import JsonlWriter, ParquetWriter, atomic_path, write_jsonl
+
+__all__ = [
+    "DEFAULT_MAX_LINE_BYTES", "BadRow", "InputError", "JsonlWriter", "ParquetWriter", "Reject",
+    "RejectWriter", "Row", "Tally", "atomic_path", "count_lines", "read_rows", "write_jsonl",
+]

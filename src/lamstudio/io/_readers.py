@@ -1,0 +1,227 @@
+"""Streaming readers: JSON Lines, JSON array / concatenated JSON, gzip, Parquet.
+
+Memory stays constant in the file size: JSONL is read line by line with a cap on the
+line length (an over-long line is skipped, not buffered), JSON arrays are decoded one
+element at a time, Parquet one record batch at a time. Every value comes with its file
+and 1-based line (row number for Parquet) so errors can point at it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
+_CHUNK = 1 << 20
+_BOM = b"\xef\xbb\xbf"
+
+
+class InputError(Exception):
+    """The input as a whole cannot be read (missing, binary, not JSON at all)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    file: str
+    line: int
+    value: Any
+
+
+@dataclass(frozen=True)
+class BadRow:
+    file: str
+    line: int
+    code: str
+    message: str
+    raw: str = ""
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    fh = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    if fh.read(2) == b"\x1f\x8b":
+        fh.close()
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    fh.seek(0)
+    return fh
+
+
+def _looks_binary(head: bytes) -> bool:
+    if b"\x00" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sample is fine.
+        return exc.start < len(head) - 4
+    return False
+
+
+def read_rows(path: str | os.PathLike[str],
+              max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Row | BadRow]:
+    """Yield every value of a data file, or a ``BadRow`` for a part that cannot be decoded."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory, expected a data file")
+    with open(p, "rb") as fh:
+        magic = fh.read(4)
+    if magic == b"PAR1" or p.suffix == ".parquet":
+        yield from _read_parquet(p)
+        return
+    with _open_binary(p) as fh:
+        try:
+            head = fh.peek(8192)[:8192] if hasattr(fh, "peek") else b""
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{p}: cannot read ({exc})") from exc
+        if _looks_binary(head):
+            raise InputError(f"{p}: is a binary file, not JSON Lines / JSON / Parquet")
+        first = head.removeprefix(_BOM).lstrip()[:1]
+        if first == b"[" or (first == b"{" and p.suffix.lower() in (".json", ".gz")
+                             and _is_multiline_object(head)):
+            yield from _read_json_stream(fh, str(p))
+        else:
+            yield from _read_jsonl(fh, str(p), max_line_bytes)
+
+
+def _is_multiline_object(head: bytes) -> bool:
+    """A pretty-printed object spans lines; a JSONL file's first line is a whole value."""
+    first_line = head.removeprefix(_BOM).split(b"\n", 1)[0].strip()
+    try:
+        json.loads(first_line)
+        return False
+    except ValueError:
+        return True
+
+
+def _read_jsonl(fh: IO[bytes], name: str, max_line_bytes: int) -> Iterator[Row | BadRow]:
+    line_no = 0
+    while True:
+        raw = fh.readline(max_line_bytes + 1)
+        if not raw:
+            return
+        line_no += 1
+        if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+            size = len(raw) + _skip_rest_of_line(fh)
+            yield BadRow(name, line_no, "line_too_long",
+                         f"line is {size:,} bytes, over the {max_line_bytes:,}-byte limit",
+                         raw[:200].decode("utf-8", "replace"))
+            continue
+        if line_no == 1:
+            raw = raw.removeprefix(_BOM)
+        text_bytes = raw.rstrip(b"\r\n").strip()
+        if not text_bytes:  # blank lines are not rows
+            continue
+        try:
+            text = text_bytes.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield BadRow(name, line_no, "bad_encoding", f"not UTF-8 at byte {exc.start}",
+                         text_bytes[:200].decode("utf-8", "replace"))
+            continue
+        try:
+            yield Row(name, line_no, json.loads(text))
+        except json.JSONDecodeError as exc:
+            yield BadRow(name, line_no, "bad_json",
+                         f"invalid JSON: {exc.msg} at column {exc.colno}", text[:2000])
+
+
+def _skip_rest_of_line(fh: IO[bytes]) -> int:
+    skipped = 0
+    while True:
+        chunk = fh.readline(_CHUNK)
+        skipped += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return skipped
+
+
+def _read_json_stream(fh: IO[bytes], name: str) -> Iterator[Row | BadRow]:
+    """A JSON array (or concatenated JSON values), decoded one element at a time."""
+    text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="strict", newline="")
+    decoder = json.JSONDecoder()
+    buf, pos, line, eof = "", 0, 1, False
+    in_array: bool | None = None
+
+    def fill() -> None:
+        nonlocal buf, pos, eof
+        try:
+            chunk = text.read(_CHUNK)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name}: not UTF-8 text ({exc.reason})") from exc
+        eof = not chunk
+        buf, pos = buf[pos:] + chunk, 0
+
+    def skip(chars: str) -> None:
+        nonlocal pos, line
+        while True:
+            start = pos
+            while pos < len(buf) and buf[pos] in chars:
+                pos += 1
+            line += buf.count("\n", start, pos)
+            if pos < len(buf) or eof:
+                return
+            fill()
+
+    fill()
+    skip(" \t\r\n")
+    if buf[pos:pos + 1] == "[":
+        in_array, pos = True, pos + 1
+    while True:
+        skip(" \t\r\n," if in_array else " \t\r\n")
+        if pos >= len(buf) and eof:
+            if in_array:
+                yield BadRow(name, line, "bad_json", "file ends before the closing ']'")
+            return
+        if in_array and buf[pos] == "]":
+            return
+        try:
+            value, end = decoder.raw_decode(buf, pos)
+            if end == len(buf) and not eof:
+                raise ValueError("may continue in the next chunk")
+        except ValueError as exc:
+            if not eof:
+                fill()
+                continue
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            yield BadRow(name, line, "bad_json",
+                         f"invalid JSON: {msg}; the rest of the file cannot be read",
+                         buf[pos:pos + 2000])
+            return
+        yield Row(name, line, value)
+        line += buf.count("\n", pos, end)
+        pos = end
+
+
+def _read_parquet(p: Path) -> Iterator[Row | BadRow]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(p)
+    except Exception as exc:  # pyarrow raises several types for a corrupt file
+        raise InputError(f"{p}: not a readable Parquet file ({exc})") from exc
+    row = 0
+    for batch in pf.iter_batches(batch_size=1024):
+        for value in batch.to_pylist():
+            row += 1
+            yield Row(str(p), row, value)
+
+
+def count_lines(path: str | os.PathLike[str]) -> int | None:
+    """Cheap total for a progress bar (plain JSONL only; None when unknown)."""
+    p = Path(path)
+    try:
+        if p.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(p).metadata.num_rows
+        if p.suffix != ".jsonl" or p.stat().st_size > 2 * 1024**3:
+            return None
+        with open(p, "rb") as fh:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(_CHUNK), b""))
+    except OSError:
+        return None

@@ -1,0 +1,122 @@
+"""The one record every stage reads and writes: ``Trajectory`` (OpenAI chat shape).
+
+``arguments`` is a dict in memory. A JSON *string* is accepted on input (that is how the
+OpenAI API sends it) and parsed; broken JSON is a validation error, never silently kept.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+class _Strict(BaseModel):
+    # Unknown keys are an error: a typo such as "tool_call" must not vanish silently.
+    model_config = ConfigDict(extra="forbid")
+
+
+class FunctionCall(_Strict):
+    name: str = Field(min_length=1)
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("arguments", mode="before")
+    @classmethod
+    def _parse_json_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                return {}
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"arguments is a string that is not valid JSON ({exc.msg})")
+            if not isinstance(parsed, dict):
+                raise ValueError("arguments must be a JSON object")
+            return parsed
+        return value
+
+
+class ToolCall(_Strict):
+    id: str | None = None
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class FunctionSpec(BaseModel):
+    # Tool schemas in the wild carry extra keys (strict, response, ...): keep them.
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(min_length=1)
+    description: str = ""
+    parameters: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object", "properties": {}}
+    )
+
+
+class ToolSpec(_Strict):
+    type: Literal["function"] = "function"
+    function: FunctionSpec
+
+
+class Message(_Strict):
+    role: Role
+    content: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+    # False keeps this message out of the loss; a float scales its loss.
+    train: bool | None = None
+    weight: float | None = None
+
+    @model_validator(mode="after")
+    def _role_fields(self) -> Message:
+        if self.tool_calls is not None and self.role != "assistant":
+            raise ValueError(f"only assistant messages may carry tool_calls (role={self.role})")
+        if self.tool_calls == []:
+            self.tool_calls = None
+        if self.role == "tool" and self.content is None:
+            self.content = ""
+        return self
+
+
+class Trajectory(_Strict):
+    id: str = Field(min_length=1)
+    source: str = ""
+    system: str | None = None
+    tools: list[ToolSpec] = Field(default_factory=list)
+    messages: list[Message] = Field(min_length=1)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _link_tool_calls(self) -> Trajectory:
+        """Give every call an id and every tool result the id of the call it answers.
+
+        Formats such as ShareGPT carry no ids: a result is linked to the oldest
+        unanswered call (same name first). Explicit ids are kept as they are.
+        """
+        pending: list[ToolCall] = []
+        for turn, msg in enumerate(self.messages):
+            if msg.tool_calls:
+                for k, call in enumerate(msg.tool_calls):
+                    if call.id is None:
+                        call.id = f"call_{turn}_{k}"
+                    pending.append(call)
+            elif msg.role == "tool" and msg.tool_call_id is None and pending:
+                match = next((c for c in pending if c.function.name == msg.name), pending[0])
+                msg.tool_call_id = match.id
+                pending.remove(match)
+                if msg.name is None:
+                    msg.name = match.function.name
+            elif msg.role == "tool":
+                pending = [c for c in pending if c.id != msg.tool_call_id]
+        return self
+
+    # Convenience views used by many stages.
+    def tool_names(self) -> list[str]:
+        return [t.function.name for t in self.tools]
+
+    def calls(self) -> list[FunctionCall]:
+        return [c.function for m in self.messages for c in (m.tool_calls or [])]

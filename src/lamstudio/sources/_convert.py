@@ -1,0 +1,68 @@
+"""``lamstudio convert``: many inputs of one format -> one output, rejects beside it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from lamstudio.io import (
+    InputError,
+    JsonlWriter,
+    ParquetWriter,
+    RejectWriter,
+    Tally,
+    count_lines,
+    read_rows,
+)
+from lamstudio.schema import IdRegistry, arrow_schema, to_arrow_row
+from lamstudio.sources import convert_rows, get_format
+
+
+def default_rejects_path(output: str | os.PathLike[str]) -> Path:
+    out = Path(output)
+    stem = out.name.split(".")[0]
+    return out.with_name(f"{stem}.rejects.jsonl")
+
+
+def convert(inputs: Sequence[str | os.PathLike[str]], from_format: str,
+            output: str | os.PathLike[str], rejects: str | os.PathLike[str] | None = None,
+            to_format: str = "lamstudio",
+            progress: Callable[[int | None], Callable[[], None]] | None = None) -> Tally:
+    """Convert ``inputs`` and write ``output`` (JSONL, ``.jsonl.gz`` or ``.parquet``).
+
+    Raises ``InputError`` when an input cannot be read at all; nothing is written then.
+    ``progress(total)`` returns a callable that is invoked once per row.
+    """
+    reader = get_format(from_format)
+    writer_fmt = get_format(to_format)
+    iter_raw = getattr(reader, "iter_raw", read_rows)
+    for p in inputs:  # fail before writing anything
+        if not Path(p).is_file():
+            raise InputError(f"{p}: no such file")
+    out = Path(output)
+    parquet = out.suffix == ".parquet"
+    if parquet and to_format != "lamstudio":
+        raise InputError("Parquet output holds the lamstudio record; use --to lamstudio")
+    tally, ids = Tally("convert"), IdRegistry()
+    sink = ParquetWriter(out, arrow_schema()) if parquet else JsonlWriter(out)
+    with sink as w, RejectWriter(rejects or default_rejects_path(out)) as rw:
+        for path in inputs:
+            tick = progress(count_lines(path)) if progress else (lambda: None)
+            rows = iter_raw(str(path))
+            for res in convert_rows(rows, reader.from_row, ids=ids):
+                tick()
+                if res.record is not None:
+                    w.write(to_arrow_row(res.record) if parquet else writer_fmt.to_row(res.record))
+                    tally.keep(res.file)
+                    for issue in res.warnings:
+                        tally.warn(issue.code)
+                else:
+                    assert res.reject is not None
+                    rw.write(res.reject)
+                    tally.reject(res.reject.code, res.file)
+        if tally.read == 0:
+            raise InputError("no rows read: " + ", ".join(str(p) for p in inputs)
+                             + (" is" if len(inputs) == 1 else " are") + " empty")
+    assert tally.balanced, tally.to_dict()
+    return tally

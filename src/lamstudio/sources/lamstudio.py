@@ -1,0 +1,33 @@
+"""lamstudio's own format: one ``Trajectory`` per line (or per Parquet row, where
+``tools``, ``meta`` and ``arguments`` travel as JSON strings)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from lamstudio.io import Reject
+from lamstudio.schema import Trajectory, from_arrow_row
+from lamstudio.sources._base import dump_with, load_with
+
+NAME = "lamstudio"
+
+
+def from_row(row: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(row.get("tools"), str) or isinstance(row.get("meta"), str):
+        return from_arrow_row(row)  # a Parquet / datasets row
+    return row
+
+
+def to_row(t: Trajectory) -> dict[str, Any]:
+    return t.model_dump(mode="json", exclude_none=True)
+
+
+def load(path: str | os.PathLike[str],
+         on_reject: Callable[[Reject], None] | None = None) -> Iterator[Trajectory]:
+    return load_with(path, from_row, on_reject=on_reject)
+
+
+def dump(records: Iterable[Trajectory], path: str | os.PathLike[str]) -> int:
+    return dump_with(records, path, to_row)
