@@ -33,7 +33,9 @@ class FunctionCall(_Strict):
             try:
                 parsed = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"arguments is a string that is not valid JSON ({exc.msg})")
+                raise ValueError(
+                    f"arguments is a string that is not valid JSON ({exc.msg})"
+                ) from None
             if not isinstance(parsed, dict):
                 raise ValueError("arguments must be a JSON object")
             return parsed

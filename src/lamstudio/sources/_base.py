@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lamstudio.io import BadRow, JsonlWriter, Reject, Row, read_rows
@@ -62,6 +63,11 @@ def _convert_one(row: Row, from_row: FromRow, stage: str, ids: IdRegistry) -> Re
     except SourceError as exc:
         rid = row.value.get("id")
         return reject(exc.code, exc.message, exc.field, rid if isinstance(rid, str) else None)
+    if isinstance(raw, dict) and raw.get("id") in (None, ""):
+        # Many sources carry no id: derive a stable one from the file and line.
+        raw["id"] = f"{Path(row.file).stem.split('.')[0]}-{row.line:06d}"
+    elif isinstance(raw, dict) and isinstance(raw.get("id"), int):
+        raw["id"] = str(raw["id"])
     checked = validate_record(raw)
     if checked.errors:
         first = checked.errors[0]
