@@ -41,6 +41,8 @@ def convert(
     rejects: Annotated[Path | None, typer.Option(
         help="rejected rows (default: OUT's stem + .rejects.jsonl)")] = None,
     summary: Annotated[Path | None, typer.Option(help="also write the summary as JSON")] = None,
+    max_line_mb: Annotated[float, typer.Option(
+        help="longer JSONL lines are rejected (line_too_long) without being read")] = 16,
 ) -> None:
     """Convert agent data between formats; bad rows go to the rejects file with a reason."""
     from lamstudio.io import InputError, atomic_path
@@ -53,7 +55,8 @@ def convert(
             fail(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     try:
         with row_progress("converting") as progress:
-            tally = run_convert(inputs, from_format, output, rejects, to_format, progress)
+            tally = run_convert(inputs, from_format, output, rejects, to_format, progress,
+                                int(max_line_mb * 1024 * 1024))
     except InputError as exc:
         fail(str(exc))
     console.print(tally.render())

@@ -52,14 +52,13 @@ def _open_binary(path: Path) -> IO[bytes]:
 
 
 def _looks_binary(head: bytes) -> bool:
+    """NUL bytes, or mostly undecodable / control bytes: not a text data file. A stray bad
+    byte in one line is not enough (that row is rejected on its own)."""
     if b"\x00" in head:
         return True
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of the sample is fine.
-        return exc.start < len(head) - 4
-    return False
+    text = head.decode("utf-8", errors="replace")
+    bad = sum(1 for ch in text if ch == "\ufffd" or (ch < " " and ch not in "\t\n\r"))
+    return bad > max(8, len(text) // 10)
 
 
 def read_rows(path: str | os.PathLike[str],
@@ -132,11 +131,14 @@ def _read_jsonl(fh: IO[bytes], name: str, max_line_bytes: int) -> Iterator[Row |
 
 
 def _skip_rest_of_line(fh: IO[bytes]) -> int:
+    """Discard the rest of an over-long line; return its length without the newline."""
     skipped = 0
     while True:
         chunk = fh.readline(_CHUNK)
+        if chunk.endswith(b"\n"):
+            return skipped + len(chunk.rstrip(b"\r\n"))
         skipped += len(chunk)
-        if not chunk or chunk.endswith(b"\n"):
+        if not chunk:
             return skipped
 
 

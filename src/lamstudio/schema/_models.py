@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -70,7 +70,7 @@ class Message(_Strict):
     tool_call_id: str | None = None
     name: str | None = None
     # False keeps this message out of the loss; a float scales its loss.
-    train: bool | None = None
+    train: StrictBool | None = None
     weight: float | None = None
 
     @model_validator(mode="after")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from lamstudio.io import (
+    DEFAULT_MAX_LINE_BYTES,
     InputError,
     JsonlWriter,
     ParquetWriter,
@@ -28,7 +30,8 @@ def default_rejects_path(output: str | os.PathLike[str]) -> Path:
 def convert(inputs: Sequence[str | os.PathLike[str]], from_format: str,
             output: str | os.PathLike[str], rejects: str | os.PathLike[str] | None = None,
             to_format: str = "lamstudio",
-            progress: Callable[[int | None], Callable[[], None]] | None = None) -> Tally:
+            progress: Callable[[int | None], Callable[[], None]] | None = None,
+            max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Tally:
     """Convert ``inputs`` and write ``output`` (JSONL, ``.jsonl.gz`` or ``.parquet``).
 
     Raises ``InputError`` when an input cannot be read at all; nothing is written then.
@@ -36,7 +39,8 @@ def convert(inputs: Sequence[str | os.PathLike[str]], from_format: str,
     """
     reader = get_format(from_format)
     writer_fmt = get_format(to_format)
-    iter_raw = getattr(reader, "iter_raw", read_rows)
+    iter_raw = getattr(reader, "iter_raw", None) or partial(read_rows,
+                                                             max_line_bytes=max_line_bytes)
     for p in inputs:  # fail before writing anything
         if not Path(p).is_file():
             raise InputError(f"{p}: no such file")

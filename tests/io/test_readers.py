@@ -1,0 +1,136 @@
+"""Streaming readers: every row comes with file and line; damage is reported, not fatal."""
+
+import gzip
+import json
+import tracemalloc
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lamstudio.io import BadRow, InputError, Row, read_rows
+
+
+def rows(path, **kw):
+    return list(read_rows(path, **kw))
+
+
+def test_jsonl_rows_carry_file_and_line(tmp_path):
+    p = tmp_path / "a.jsonl"
+    p.write_text('{"a": 1}\n\n{"a": 2}\n')
+    assert rows(p) == [Row(str(p), 1, {"a": 1}), Row(str(p), 3, {"a": 2})]
+
+
+def test_truncated_line_is_a_bad_row_and_the_rest_is_kept(tmp_path):
+    p = tmp_path / "a.jsonl"
+    p.write_text('{"a": 1}\n{"a": \n{"a": 3}\n')
+    out = rows(p)
+    assert [type(r) for r in out] == [Row, BadRow, Row]
+    assert (out[1].line, out[1].code) == (2, "bad_json")
+    assert out[2].value == {"a": 3}
+
+
+def test_utf8_bom_and_crlf_are_accepted(tmp_path):
+    p = tmp_path / "a.jsonl"
+    p.write_bytes(b'\xef\xbb\xbf{"a": "\xc3\xa9"}\r\n{"a": 2}\r\n')
+    assert [r.value for r in rows(p)] == [{"a": "é"}, {"a": 2}]
+
+
+def test_invalid_utf8_in_one_line_is_rejected_alone(tmp_path):
+    p = tmp_path / "a.jsonl"
+    p.write_bytes(b'{"a": 1}\n{"a": "\xff\xfe"}\n' + b'{"a": 3}\n' * 2000)
+    out = rows(p)
+    assert out[1].code == "bad_encoding" and len(out) == 2002
+
+
+def test_empty_file_yields_nothing(tmp_path):
+    p = tmp_path / "empty.jsonl"
+    p.write_bytes(b"")
+    assert rows(p) == []
+
+
+def test_binary_file_is_one_clear_error(tmp_path):
+    p = tmp_path / "model.jsonl"
+    p.write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(InputError, match="binary file"):
+        rows(p)
+
+
+def test_missing_file_and_directory_are_clear_errors(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        rows(tmp_path / "nope.jsonl")
+    with pytest.raises(InputError, match="directory"):
+        rows(tmp_path)
+
+
+def test_over_long_line_is_rejected_without_buffering_it(tmp_path):
+    p = tmp_path / "big.jsonl"
+    big = '{"a": "' + "x" * (50 * 1024 * 1024) + '"}'
+    p.write_text('{"a": 1}\n' + big + '\n{"a": 3}\n')
+    tracemalloc.start()
+    out = rows(p, max_line_bytes=1024 * 1024)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [getattr(r, "code", None) for r in out] == [None, "line_too_long", None]
+    assert out[1].line == 2 and "52,428,809 bytes" in out[1].message
+    assert peak < 8 * 1024 * 1024  # the 50 MB line was never held
+
+
+def test_a_50mb_line_under_the_limit_is_read(tmp_path):
+    p = tmp_path / "big.jsonl"
+    p.write_text('{"a": "' + "y" * (50 * 1024 * 1024) + '"}\n')
+    [row] = rows(p, max_line_bytes=64 * 1024 * 1024)
+    assert len(row.value["a"]) == 50 * 1024 * 1024
+
+
+def test_gzip_is_detected_by_content(tmp_path):
+    p = tmp_path / "a.jsonl.gz"
+    with gzip.open(p, "wt") as fh:
+        fh.write('{"a": 1}\n{"a": 2}\n')
+    assert [r.value for r in rows(p)] == [{"a": 1}, {"a": 2}]
+
+
+def test_json_array_is_streamed_with_line_numbers(tmp_path):
+    p = tmp_path / "a.json"
+    p.write_text('[\n  {"a": 1},\n  {"a": [1,\n 2]},\n  3\n]\n')
+    out = rows(p)
+    assert [(r.line, r.value) for r in out] == [(2, {"a": 1}), (3, {"a": [1, 2]}), (5, 3)]
+
+
+def test_pretty_printed_concatenated_objects(tmp_path):
+    p = tmp_path / "a.json"
+    p.write_text(json.dumps({"a": 1}, indent=2) + "\n" + json.dumps({"a": 2}, indent=2))
+    assert [r.value for r in rows(p)] == [{"a": 1}, {"a": 2}]
+
+
+def test_truncated_json_array_keeps_what_was_complete(tmp_path):
+    p = tmp_path / "a.json"
+    p.write_text('[{"a": 1}, {"a": 2}, {"a": ')
+    out = rows(p)
+    assert [r.value for r in out[:2]] == [{"a": 1}, {"a": 2}]
+    assert out[2].code == "bad_json"
+
+
+def test_parquet_rows_are_numbered(tmp_path):
+    p = tmp_path / "a.parquet"
+    pq.write_table(pa.Table.from_pylist([{"a": 1}, {"a": 2}]), p)
+    assert [(r.line, r.value) for r in rows(p)] == [(1, {"a": 1}), (2, {"a": 2})]
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "array"])
+def test_memory_stays_constant_in_the_file_size(tmp_path, kind):
+    line = json.dumps({"id": "x", "messages": [{"role": "user", "content": "z" * 500}]})
+    p = tmp_path / ("a.jsonl" if kind == "jsonl" else "a.json")
+    n = 40_000  # ~21 MB
+    with open(p, "w") as fh:
+        if kind == "jsonl":
+            fh.writelines(line + "\n" for _ in range(n))
+        else:
+            fh.write("[" + ",\n".join(line for _ in range(n)) + "]")
+    tracemalloc.start()
+    count = sum(1 for _ in read_rows(p))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert count == n
+    size_mb = p.stat().st_size / 1e6
+    assert peak < 6 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB for a {size_mb:.0f} MB file"
