@@ -1,0 +1,20 @@
+"""Render trajectories with a chat template, label assistant tokens, pack, parse output.
+
+The template that renders training data is the one whose output ``parse_output`` reads at
+inference (see ``DESIGN.md``).
+"""
+
+from lamstudio.render._parse import ParsedOutput, parse_output, render_calls
+from lamstudio.render._templates import (
+    DEFAULT_SPECIAL_TOKENS,
+    DEFAULT_TEMPLATE,
+    EOS_TOKEN,
+    PAD_TOKEN,
+    TOOL_CALLS_MARKER,
+    template_renders_tools,
+)
+
+__all__ = [
+    "DEFAULT_SPECIAL_TOKENS", "DEFAULT_TEMPLATE", "EOS_TOKEN", "PAD_TOKEN", "TOOL_CALLS_MARKER",
+    "ParsedOutput", "parse_output", "render_calls", "template_renders_tools",
+]
