@@ -1,0 +1,46 @@
+"""Generation backends: one small protocol (``ChatBackend.complete``), an OpenAI-compatible
+HTTP client with retries, concurrency limits and an on-disk cache, and a scripted
+OpenAI-compatible server for tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from lamstudio.llm._cache import ResponseCache, request_key
+from lamstudio.llm._openai import OpenAIBackend, parse_retry_after, result_from_body
+from lamstudio.llm._scripted import Fail, Raw, Reply, ScriptedServer, Step
+from lamstudio.llm._types import ChatBackend, ChatResult, LLMError, LLMUnavailable
+
+
+def complete_sync(backend: ChatBackend, messages: list[dict[str, Any]],
+                  tools: list[dict[str, Any]] | None = None, **params: Any) -> ChatResult:
+    """One blocking completion (for scripts and REPLs; stages should batch)."""
+    async def one() -> ChatResult:
+        try:
+            return await backend.complete(messages, tools, **params)
+        finally:
+            if hasattr(backend, "aclose"):
+                await backend.aclose()
+
+    return asyncio.run(one())
+
+
+async def complete_many(backend: ChatBackend,
+                        requests: Sequence[dict[str, Any]]) -> list[ChatResult | Exception]:
+    """Run many requests at once (the backend caps concurrency); each request is a dict
+    with ``messages`` and optional ``tools`` and ``params``. Failures are returned in place,
+    so one bad request does not lose the others' answers."""
+    async def one(req: dict[str, Any]) -> ChatResult:
+        return await backend.complete(req["messages"], req.get("tools"),
+                                      **req.get("params", {}))
+
+    return list(await asyncio.gather(*(one(r) for r in requests), return_exceptions=True))
+
+
+__all__ = [
+    "ChatBackend", "ChatResult", "Fail", "LLMError", "LLMUnavailable", "OpenAIBackend", "Raw",
+    "Reply", "ResponseCache", "ScriptedServer", "Step", "complete_many", "complete_sync",
+    "parse_retry_after", "request_key", "result_from_body",
+]

@@ -1,0 +1,166 @@
+"""An OpenAI-compatible chat client (``POST {base_url}/chat/completions``) on httpx.
+
+Retries 429, 5xx, timeouts and connection errors with exponential backoff and jitter,
+honouring ``Retry-After``; caps concurrent requests; caches responses on disk. The API key
+is read from an environment variable whose *name* is configurable; the key itself is never
+logged, never part of ``repr`` and never written to the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import os
+import random
+import time
+from typing import Any
+
+import httpx
+
+from lamstudio.llm._cache import ResponseCache, request_key
+from lamstudio.llm._types import ChatResult, LLMError, LLMUnavailable
+
+log = logging.getLogger("lamstudio.llm")
+
+_RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def result_from_body(body: dict[str, Any], cached: bool = False) -> ChatResult:
+    """A ``ChatResult`` from a chat-completions response body."""
+    try:
+        choice = body["choices"][0]
+        message = choice["message"]
+    except (KeyError, IndexError, TypeError):
+        raise LLMError("response is not a chat completion (no choices[0].message)") from None
+    return ChatResult(content=message.get("content"),
+                      tool_calls=list(message.get("tool_calls") or []),
+                      finish_reason=choice.get("finish_reason"),
+                      model=str(body.get("model", "")), usage=dict(body.get("usage") or {}),
+                      cached=cached, raw=body)
+
+
+class OpenAIBackend:
+    """``ChatBackend`` for any server that speaks ``/v1/chat/completions``."""
+
+    def __init__(self, base_url: str, model: str, *, api_key_env: str | None = "OPENAI_API_KEY",
+                 timeout_s: float = 60.0, max_retries: int = 4, concurrency: int = 8,
+                 cache_dir: str | os.PathLike[str] | None = None, backoff_s: float = 0.5,
+                 max_backoff_s: float = 20.0, max_retry_after_s: float = 60.0,
+                 default_params: dict[str, Any] | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key_env = api_key_env
+        self._api_key = os.environ.get(api_key_env) if api_key_env else None
+        self.timeout_s, self.max_retries, self.concurrency = timeout_s, max_retries, concurrency
+        self.backoff_s, self.max_backoff_s = backoff_s, max_backoff_s
+        self.max_retry_after_s = max_retry_after_s
+        self.default_params = dict(default_params or {})
+        self.cache = ResponseCache(cache_dir) if cache_dir else None
+        self.stats = {"requests": 0, "retries": 0, "cache_hits": 0}
+        # httpx clients and semaphores belong to one event loop; made lazily per loop.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._sem: asyncio.Semaphore | None = None
+
+    def __repr__(self) -> str:  # never shows the key
+        return (f"OpenAIBackend(base_url={self.base_url!r}, model={self.model!r}, "
+                f"api_key_env={self.api_key_env!r})")
+
+    def _bind(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._client is None or self._sem is None:
+            headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+            self._client = httpx.AsyncClient(headers=headers, timeout=self.timeout_s)
+            self._sem = asyncio.Semaphore(self.concurrency)
+            self._loop = loop
+        return self._client, self._sem
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._loop is asyncio.get_running_loop():
+            await self._client.aclose()
+        self._client, self._sem, self._loop = None, None, None
+
+    async def complete(self, messages: list[dict[str, Any]],
+                       tools: list[dict[str, Any]] | None = None,
+                       **params: Any) -> ChatResult:
+        params = {**self.default_params, **params}
+        key = request_key(self.model, messages, tools, params)
+        if self.cache is not None and (body := self.cache.get(key)) is not None:
+            self.stats["cache_hits"] += 1
+            return result_from_body(body, cached=True)
+        payload: dict[str, Any] = {"model": self.model, "messages": messages, **params}
+        if tools:
+            payload["tools"] = tools
+        body = await self._post_with_retries(payload)
+        result = result_from_body(body)  # validate before caching a bad body
+        if self.cache is not None:
+            self.cache.put(key, body)
+        return result
+
+    async def _post_with_retries(self, payload: dict[str, Any]) -> dict[str, Any]:
+        client, sem = self._bind()
+        url = f"{self.base_url}/chat/completions"
+        async with sem:
+            for attempt in range(self.max_retries + 1):
+                self.stats["requests"] += 1
+                try:
+                    resp = await client.post(url, json=payload)
+                except httpx.TimeoutException:
+                    why, wait = f"timed out after {self.timeout_s:g} s", None
+                except httpx.TransportError as exc:
+                    why, wait = f"connection error ({type(exc).__name__})", None
+                else:
+                    if resp.status_code == 200:
+                        return _json_body(resp)
+                    why = f"HTTP {resp.status_code}: {_snippet(resp)}"
+                    if resp.status_code not in _RETRY_STATUS:
+                        raise LLMError(f"{url} answered {why}", resp.status_code)
+                    wait = parse_retry_after(resp.headers.get("retry-after"))
+                if attempt == self.max_retries:
+                    raise LLMUnavailable(f"{url}: gave up after {attempt + 1} attempts; "
+                                         f"last error: {why}")
+                delay = self._delay(attempt, wait)
+                self.stats["retries"] += 1
+                log.info("retrying %s in %.2f s (%s)", url, delay, why)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after_s)
+        # Exponential backoff with "equal jitter": half fixed, half random, so clients
+        # that failed together do not retry together.
+        cap = min(self.max_backoff_s, self.backoff_s * 2**attempt)
+        return cap / 2 + random.uniform(0, cap / 2)
+
+
+def _json_body(resp: httpx.Response) -> dict[str, Any]:
+    try:
+        body = resp.json()
+    except ValueError:
+        raise LLMError(f"response body is not JSON: {_snippet(resp)}", resp.status_code) from None
+    if not isinstance(body, dict):
+        raise LLMError("response body is not a JSON object", resp.status_code)
+    return body
+
+
+def _snippet(resp: httpx.Response, limit: int = 200) -> str:
+    text = resp.text.strip().replace("\n", " ")
+    return text[:limit] + ("..." if len(text) > limit else "")

@@ -1,0 +1,49 @@
+"""The generation-backend protocol every stage talks to (verify's judge, synth, eval).
+
+A backend turns chat messages (+ optional tool specs) into one ``ChatResult``. ``complete``
+is a coroutine so callers can run many requests at once; a backend that is synchronous at
+heart (a local transformers model) implements it with ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass
+class ChatResult:
+    """One completion. ``tool_calls`` keep the OpenAI shape with ``arguments`` as given."""
+
+    content: str | None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    model: str = ""
+    usage: dict[str, Any] = field(default_factory=dict)
+    cached: bool = False
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class ChatBackend(Protocol):
+    """What a generation backend provides. ``params`` are sampling parameters
+    (``temperature``, ``max_tokens``, ``seed``, ...) passed through to the model."""
+
+    model: str
+
+    async def complete(self, messages: list[dict[str, Any]],
+                       tools: list[dict[str, Any]] | None = None,
+                       **params: Any) -> ChatResult: ...
+
+
+class LLMError(Exception):
+    """A request the backend answered with an error that retrying will not fix (4xx, a
+    body that is not a chat completion)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LLMUnavailable(LLMError):
+    """The backend kept failing (timeouts, 429, 5xx, connection errors) after all retries."""
