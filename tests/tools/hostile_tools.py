@@ -1,0 +1,178 @@
+"""Tools that misbehave on purpose: the sandbox tests run them in real worker processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+
+from lamstudio.tools import tool
+
+CATEGORY = "hostile"
+
+
+@tool
+def echo(value: str) -> dict:
+    """Return the value unchanged (a well-behaved control).
+
+    Args:
+        value: Anything.
+    """
+    return {"value": value, "pid": os.getpid()}
+
+
+@tool
+def spin() -> int:
+    """Loop forever."""
+    n = 0
+    while True:
+        n += 1
+
+
+@tool
+def sleep_forever() -> None:
+    """Sleep without using CPU (only the wall-clock limit can stop it)."""
+    time.sleep(3600)
+
+
+@tool
+def hog_memory(megabytes: int = 4096) -> int:
+    """Allocate a large block at once.
+
+    Args:
+        megabytes: Size of the block.
+    """
+    block = bytearray(megabytes * 1024 * 1024)
+    return len(block)
+
+
+@tool
+def grow_memory() -> int:
+    """Allocate in small pieces until something gives."""
+    chunks = []
+    while True:
+        chunks.append(bytearray(8 * 1024 * 1024))
+
+
+@tool
+def fork_loop() -> int:
+    """Fork until forking fails."""
+    count = 0
+    while True:
+        os.fork()
+        count += 1
+
+
+@tool
+def write_file(path: str, text: str = "x") -> str:
+    """Write a file at any path.
+
+    Args:
+        path: Where to write.
+        text: What to write.
+    """
+    with open(path, "w") as fh:
+        fh.write(text)
+    return os.path.abspath(path)
+
+
+@tool
+def file_exists(path: str) -> bool:
+    """Whether a path exists as seen from the worker.
+
+    Args:
+        path: The path.
+    """
+    return os.path.exists(path)
+
+
+@tool
+def call_sys_exit(code: int = 3) -> None:
+    """Call sys.exit.
+
+    Args:
+        code: The exit status.
+    """
+    sys.exit(code)
+
+
+@tool
+def call_os_exit(code: int = 7) -> None:
+    """Call os._exit, ending the process without cleanup.
+
+    Args:
+        code: The exit status.
+    """
+    os._exit(code)
+
+
+@tool
+def raise_error(message: str = "bad value") -> None:
+    """Raise ValueError.
+
+    Args:
+        message: The message.
+    """
+    raise ValueError(message)
+
+
+@tool
+def return_unserialisable() -> object:
+    """Return an object JSON cannot encode."""
+    return object()
+
+
+@tool
+def return_nan() -> float:
+    """Return NaN, which strict JSON cannot carry."""
+    return float("nan")
+
+
+@tool
+def open_socket(host: str = "127.0.0.1", port: int = 9) -> str:
+    """Open a TCP connection.
+
+    Args:
+        host: Host to reach.
+        port: Port to reach.
+    """
+    with socket.create_connection((host, port), timeout=1):
+        return "connected"
+
+
+@tool
+def resolve_host(host: str = "localhost") -> str:
+    """Resolve a host name.
+
+    Args:
+        host: The name.
+    """
+    return socket.gethostbyname(host)
+
+
+@tool
+def read_environment() -> dict:
+    """Return the worker's environment variables."""
+    return dict(os.environ)
+
+
+@tool
+def whoami() -> dict:
+    """Report the worker's identity, working directory and limits."""
+    return {"uid": os.geteuid(), "cwd": os.getcwd(), "pid": os.getpid()}
+
+
+@tool
+def print_noise() -> str:
+    """Write to stdout and stderr before returning."""
+    print("this must not corrupt the protocol")
+    print("{\"id\": 0, \"ok\": true}")
+    sys.stderr.write("noise on stderr\n")
+    return "done"
+
+
+@tool
+def error_payload() -> dict:
+    """Return an error object instead of raising."""
+    return {"error": "city not found"}
