@@ -4,7 +4,9 @@ The template that renders training data is the one whose output ``parse_output``
 inference (see ``DESIGN.md``).
 """
 
+from lamstudio.render._collate import collate_packed, collate_padded
 from lamstudio.render._encode import IGNORE_INDEX, Encoded, Renderer, RenderError, chat_of
+from lamstudio.render._pack import Packed, PackResult, PackStats, pack
 from lamstudio.render._parse import ParsedOutput, parse_output, render_calls
 from lamstudio.render._templates import (
     DEFAULT_SPECIAL_TOKENS,
@@ -16,7 +18,8 @@ from lamstudio.render._templates import (
 )
 
 __all__ = [
-    "IGNORE_INDEX", "Encoded", "RenderError", "Renderer", "chat_of",
+    "IGNORE_INDEX", "Encoded", "PackResult", "PackStats", "Packed", "RenderError", "Renderer",
+    "chat_of", "collate_packed", "collate_padded", "pack",
     "DEFAULT_SPECIAL_TOKENS", "DEFAULT_TEMPLATE", "EOS_TOKEN", "PAD_TOKEN", "TOOL_CALLS_MARKER",
     "ParsedOutput", "parse_output", "render_calls", "template_renders_tools",
 ]
