@@ -17,6 +17,7 @@ app = typer.Typer(
 # Each module registers its commands; heavy imports (torch) happen inside the commands.
 COMMAND_MODULES = [
     "lamstudio.commands.data",
+    "lamstudio.commands.train",
 ]
 
 for _name in COMMAND_MODULES:
