@@ -1,0 +1,111 @@
+"""``lamstudio train`` / ``export`` / ``build-tokenizer`` / ``build-model``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lamstudio.commands._common import console, fail
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+    app.command("export")(export)
+    app.command("build-tokenizer")(build_tokenizer)
+    app.command("build-model")(build_model)
+
+
+def train(
+    recipe: Annotated[Path, typer.Argument(help="YAML recipe (see recipes/)")],
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="continue from the last checkpoint in the run dir")] = False,
+    overrides: Annotated[list[str] | None, typer.Option(
+        "--set", help="override a recipe key, e.g. --set train.lr=1e-4 (repeatable)")] = None,
+) -> None:
+    """Fine-tune a model (LoRA, QLoRA or full) on a mix of sources.
+
+    Multi-GPU / multi-node: ``accelerate launch --config_file recipes/accelerate/ddp.yaml
+    -m lamstudio.train RECIPE`` (or torchrun); each rank reads a disjoint shard.
+    """
+    from lamstudio.train import ConfigError, TrainError, load_config
+    from lamstudio.train import train as run_train
+
+    try:
+        cfg = load_config(recipe, overrides or [])
+        result = run_train(cfg, resume=resume)
+    except (ConfigError, TrainError) as exc:
+        fail(str(exc))
+    if result.is_main:
+        console.print(f"[green]done[/]: {result.steps} steps, final model -> {result.final_dir}")
+
+
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory written by lamstudio train")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="output model directory")],
+    checkpoint: Annotated[str | None, typer.Option(
+        help="a checkpoint dir inside the run (default: the final model)")] = None,
+) -> None:
+    """Merge LoRA weights into the base model; save a standalone model + tokenizer."""
+    from lamstudio.train import TrainError
+    from lamstudio.train import export as run_export
+
+    try:
+        out = run_export(run_dir, output, checkpoint=checkpoint)
+    except TrainError as exc:
+        fail(str(exc))
+    console.print(f"[green]exported[/] -> {out}")
+
+
+def build_tokenizer(
+    data: Annotated[list[Path], typer.Argument(help="data files (JSONL / JSON / Parquet)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="tokenizer directory")],
+    vocab: Annotated[int, typer.Option("--vocab", help="target vocabulary size")] = 8000,
+    data_format: Annotated[str, typer.Option("--format", help="format of the data")] = "lamstudio",
+) -> None:
+    """Train a byte-level BPE tokenizer on the text of the records (offline)."""
+    from lamstudio.io import InputError
+    from lamstudio.sources import FORMATS, get_format
+    from lamstudio.train import train_tokenizer
+
+    if data_format not in FORMATS:
+        fail(f"unknown format {data_format!r}; choose one of: {', '.join(FORMATS)}")
+    rejected = 0
+
+    def count(_: object) -> None:
+        nonlocal rejected
+        rejected += 1
+
+    def records() -> object:
+        for path in data:
+            yield from get_format(data_format).load(path, on_reject=count)
+
+    try:
+        tok = train_tokenizer(records(), vocab, output)
+    except (InputError, ValueError) as exc:
+        fail(str(exc))
+    note = "" if len(tok) >= vocab else " (the data ran out of merges before the target)"
+    console.print(f"[green]tokenizer[/]: {len(tok):,} tokens{note} -> {output}"
+                  + (f"; {rejected} invalid rows skipped" if rejected else ""))
+
+
+def build_model(
+    output: Annotated[Path, typer.Option("-o", "--output", help="model directory")],
+    tokenizer: Annotated[Path, typer.Option(help="tokenizer directory")],
+    size: Annotated[str, typer.Option(help="nano | tiny | small")] = "tiny",
+    seed: Annotated[int, typer.Option(help="initialisation seed")] = 0,
+) -> None:
+    """Build a randomly initialised Llama-architecture model for a tokenizer (offline)."""
+    from lamstudio.train import SIZES, count_params
+    from lamstudio.train import build_model as run_build
+
+    if size not in SIZES:
+        fail(f"unknown size {size!r}; choose one of: {', '.join(SIZES)}")
+    if not (tokenizer / "tokenizer_config.json").is_file():
+        fail(f"{tokenizer}: not a tokenizer directory (no tokenizer_config.json)")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    model = run_build(size, tokenizer, output, seed=seed)
+    console.print(f"[green]model[/]: {size}, {count_params(model) / 1e6:.2f}M parameters "
+                  f"-> {output}")
