@@ -1,0 +1,347 @@
+"""Stage 1, the format check: specs are JSON Schema, calls fit the specs, output parses.
+
+Speed matters (it runs on every row): each distinct tool schema is checked with
+``check_schema`` and compiled into a ``jsonschema`` validator once, then reused for every
+record that offers it. ``jsonschema`` is the authority; where a schema uses only keywords
+on which ``fastjsonschema`` (code generated per schema, ~20x faster) agrees with it, that
+compiled function answers "valid" and ``jsonschema`` runs only to explain a failure (and
+overrules the fast path if it finds nothing wrong).
+
+Treatment of records without calls (decided here, documented in docs/verify.md):
+
+* ``meta.category`` naming irrelevance (``irrelevance``, ``live_irrelevance``): the right
+  answer is *no* call, so any call fails with ``irrelevance_call``; no call passes.
+* a category that requires calls (``simple``, ``multiple``, ``parallel`` ...,
+  ``live_relevance``): no call fails with ``IAC``; a ``parallel`` category also needs one
+  assistant turn with two or more calls.
+* anything else: a record without calls (chit-chat, a clarifying question) passes, unless
+  ``require_calls=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import SchemaError, ValidationError
+
+from lamstudio.schema import Message, Trajectory
+from lamstudio.verify._verdict import Verdict
+
+STAGE = "format"
+
+# Python / BFCL-style type names seen in the wild -> JSON Schema (None: any type).
+_LENIENT_TYPES: dict[str, str | None] = {
+    "dict": "object", "float": "number", "double": "number", "tuple": "array",
+    "list": "array", "str": "string", "int": "integer", "long": "integer",
+    "bool": "boolean", "any": None,
+}
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SCHEMA_ONE = ("items", "additionalProperties", "not", "contains", "if", "then", "else",
+               "propertyNames", "unevaluatedProperties", "additionalItems")
+_KEYWORD_CODES = {"type": "IAT", "required": "IAV", "additionalProperties": "IAN",
+                  "unevaluatedProperties": "IAN", "propertyNames": "IAN"}
+# Keywords where fastjsonschema (draft-07) and jsonschema (2020-12) may disagree, or that
+# need references resolved: a schema using any of them is validated by jsonschema alone.
+_NOT_FAST = {"$ref", "$dynamicRef", "$recursiveRef", "$defs", "definitions", "$schema", "$id",
+             "id", "$anchor", "dependencies", "dependentRequired", "dependentSchemas",
+             "prefixItems", "unevaluatedProperties", "unevaluatedItems", "additionalItems",
+             "multipleOf", "uniqueItems", "contentSchema"}
+_CALL_IN_TEXT = re.compile(r"<tool_call>|^\s*\[?\s*\{\s*\"name\"\s*:", re.S)
+
+
+@dataclass(frozen=True)
+class FormatOptions:
+    lenient_types: bool = True    # accept "dict", "float", ... (BFCL); reported in details
+    require_calls: bool = False   # a record without any call fails with IAC
+    max_issues: int = 10
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """A tool schema, checked and compiled once."""
+
+    validator: Any | None
+    fast: Callable[[Any], Any] | None  # raises on invalid input; None: jsonschema only
+    error: str | None            # why the schema is not valid JSON Schema
+    properties: frozenset[str]
+    closed: bool                 # undeclared argument names are errors (IAN)
+    normalized: bool
+
+
+@dataclass(frozen=True)
+class _Issue:
+    code: str
+    path: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "path": self.path, "message": self.message}
+
+
+def normalize_types(schema: Any) -> tuple[Any, bool]:
+    """Map Python-style type names to JSON Schema ones; returns (schema, changed)."""
+    if not isinstance(schema, dict):
+        return schema, False
+    out, changed = dict(schema), False
+    kind = out.get("type")
+    if isinstance(kind, str) and kind.lower() in _LENIENT_TYPES:
+        mapped, changed = _LENIENT_TYPES[kind.lower()], True
+        if mapped is None:
+            del out["type"]
+        else:
+            out["type"] = mapped
+    for key in _SCHEMA_MAPS:
+        if isinstance(out.get(key), dict):
+            pairs = {k: normalize_types(v) for k, v in out[key].items()}
+            out[key] = {k: v for k, (v, _) in pairs.items()}
+            changed |= any(c for _, c in pairs.values())
+    for key in _SCHEMA_LISTS:
+        if isinstance(out.get(key), list):
+            pairs_l = [normalize_types(v) for v in out[key]]
+            out[key] = [v for v, _ in pairs_l]
+            changed |= any(c for _, c in pairs_l)
+    for key in _SCHEMA_ONE:
+        if isinstance(out.get(key), dict):
+            out[key], c = normalize_types(out[key])
+            changed |= c
+    return out, changed
+
+
+def _compile(params: Any, lenient: bool) -> _Spec:
+    if not isinstance(params, dict):
+        return _Spec(None, None, "parameters is not an object", frozenset(), True, False)
+    schema, normalized = normalize_types(params) if lenient else (params, False)
+    cls = validators.validator_for(schema, default=Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+        return _Spec(None, None, f"not valid JSON Schema at {where}: {exc.message}",
+                     frozenset(), True, normalized)
+    if schema.get("type", "object") != "object":
+        return _Spec(None, None, f"parameters must be an object schema, got type "
+                     f"{schema.get('type')!r}", frozenset(), True, normalized)
+    props = schema.get("properties") or {}
+    # Undeclared names are hallucinated arguments (SpecTool IAN) unless the schema opens
+    # the object explicitly; JSON Schema's permissive default is not what tool users mean.
+    # (additionalProperties: false is left to jsonschema, which reports it itself.)
+    extra = schema.get("additionalProperties")
+    closed = extra is None and "patternProperties" not in schema
+    return _Spec(cls(schema), _fast_validator(schema), None, frozenset(props), closed,
+                 normalized)
+
+
+def _keywords(schema: Any, out: set[str]) -> set[str]:
+    """Every keyword used anywhere in a schema (property names are not keywords)."""
+    if not isinstance(schema, dict):
+        return out
+    out.update(schema)
+    if isinstance(schema.get("items"), list):
+        out.add("$tuple-items")
+    for key in _SCHEMA_MAPS:
+        if isinstance(schema.get(key), dict):
+            for sub in schema[key].values():
+                _keywords(sub, out)
+    for key in _SCHEMA_LISTS:
+        for sub in schema.get(key) or [] if isinstance(schema.get(key), list) else []:
+            _keywords(sub, out)
+    for key in _SCHEMA_ONE:
+        _keywords(schema.get(key), out)
+    return out
+
+
+def _fast_validator(schema: dict[str, Any]) -> Callable[[Any], Any] | None:
+    try:
+        import fastjsonschema
+    except ImportError:  # optional accelerator (the "verify" extra)
+        return None
+    if _keywords(schema, set()) & (_NOT_FAST | {"$tuple-items"}):
+        return None
+    try:
+        # use_default=False: fastjsonschema would otherwise write defaults into the data.
+        return fastjsonschema.compile(schema, use_default=False, use_formats=False,
+                                      detailed_exceptions=False)
+    except Exception:  # noqa: BLE001 - anything it cannot compile goes to jsonschema
+        return None
+
+
+def _category_rule(category: Any) -> str | None:
+    """'irrelevance', 'parallel', 'call' or None, from BFCL-style category names."""
+    if not isinstance(category, str):
+        return None
+    tokens = set(re.split(r"[^a-z]+", category.lower()))
+    if "irrelevance" in tokens:
+        return "irrelevance"
+    if "parallel" in tokens:
+        return "parallel"
+    if tokens & {"simple", "multiple", "relevance"}:
+        return "call"
+    return None
+
+
+def _call_in_text(content: str | None) -> str | None:
+    """A tool call written into the assistant's text instead of ``tool_calls``."""
+    if not content or not _CALL_IN_TEXT.search(content):
+        return None
+    return "assistant text holds a tool call that is not in tool_calls"
+
+
+class FormatChecker:
+    """``check(record) -> Verdict``; one instance caches compiled schemas across records."""
+
+    def __init__(self, options: FormatOptions | None = None) -> None:
+        self.options = options or FormatOptions()
+        self._specs: dict[str, _Spec] = {}
+        self._by_name: dict[str, list[tuple[Any, _Spec]]] = {}
+
+    def spec(self, name: str, params: Any) -> _Spec:
+        """The compiled spec. Looked up by name and deep equality first (cheap: the same
+        tools recur across a dataset), then by the schema's canonical JSON."""
+        bucket = self._by_name.setdefault(name, [])
+        for seen, spec in bucket:
+            if seen == params:
+                return spec
+        key = json.dumps(params, sort_keys=True, default=str)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = self._specs[key] = _compile(params, self.options.lenient_types)
+        if len(bucket) < 8:
+            bucket.append((params, spec))
+        return spec
+
+    def check(self, t: Trajectory) -> Verdict:
+        issues: list[_Issue] = []
+        specs, normalized = self._tool_specs(t, issues)
+        n_calls = self._check_messages(t, specs, issues)
+        self._check_call_count(t, n_calls, issues)
+        if issues:
+            first = issues[0]
+            more = f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""
+            kept = issues[: self.options.max_issues]
+            return Verdict.fail(STAGE, first.code, f"{first.path}: {first.message}{more}",
+                                issues=[i.to_dict() for i in kept])
+        details: dict[str, Any] = {"calls": n_calls}
+        if normalized:
+            details["normalized_types"] = True
+        return Verdict.ok(STAGE, **details)
+
+    def _tool_specs(self, t: Trajectory, issues: list[_Issue]) -> tuple[dict[str, _Spec], bool]:
+        specs: dict[str, _Spec] = {}
+        seen: dict[str, Any] = {}
+        normalized = False
+        for i, tool in enumerate(t.tools):
+            fn = tool.function
+            if fn.name in seen and seen[fn.name] != fn.parameters:
+                issues.append(_Issue("duplicate_tool", f"tools[{i}]",
+                                     f"tool {fn.name!r} is offered twice with different "
+                                     "parameters"))
+            seen[fn.name] = fn.parameters
+            spec = specs[fn.name] = self.spec(fn.name, fn.parameters)
+            normalized |= spec.normalized
+            if spec.error:
+                issues.append(_Issue("invalid_tool_schema", f"tools[{i}].function.parameters",
+                                     f"{fn.name}: {spec.error}"))
+        return specs, normalized
+
+    def _check_messages(self, t: Trajectory, specs: dict[str, _Spec],
+                        issues: list[_Issue]) -> int:
+        results = {m.tool_call_id: m.content for m in t.messages if m.role == "tool"}
+        n_calls, assistant_turns = 0, 0
+        earlier: list[tuple[str, dict[str, Any], str]] = []  # calls in this user turn
+        for i, msg in enumerate(t.messages):
+            if msg.role == "user":
+                earlier = []
+            if msg.role != "assistant":
+                continue
+            assistant_turns += 1
+            if not msg.tool_calls and (why := _call_in_text(msg.content)):
+                issues.append(_Issue("IFE", f"messages[{i}].content", why))
+            n_calls += len(msg.tool_calls or [])
+            self._check_calls(msg, i, specs, issues)
+            self._check_repeats(msg, i, earlier, results, issues)
+        if assistant_turns == 0:
+            issues.append(_Issue("no_assistant_turn", "messages",
+                                 "no assistant message: nothing to learn from"))
+        return n_calls
+
+    def _check_calls(self, msg: Message, i: int, specs: dict[str, _Spec],
+                     issues: list[_Issue]) -> None:
+        for k, call in enumerate(msg.tool_calls or []):
+            path = f"messages[{i}].tool_calls[{k}].function"
+            name, args = call.function.name, call.function.arguments
+            spec = specs.get(name)
+            if spec is None:
+                offered = ", ".join(sorted(specs)) or "none"
+                issues.append(_Issue("IFN", f"{path}.name",
+                                     f"calls {name!r}, which is not offered (tools: {offered})"))
+                continue
+            if spec.validator is None:
+                continue  # the schema itself is already reported
+            if spec.closed:
+                for arg in args:
+                    if arg not in spec.properties:
+                        issues.append(_Issue("IAN", f"{path}.arguments.{arg}",
+                                             f"{name} has no argument {arg!r} (declared: "
+                                             f"{', '.join(sorted(spec.properties)) or 'none'})"))
+            if spec.fast is not None:
+                try:
+                    spec.fast(args)
+                    continue
+                except Exception:  # noqa: BLE001 - JsonSchemaValueException and kin
+                    pass  # jsonschema explains (or overrules) the failure below
+            for err in spec.validator.iter_errors(args):
+                issues.append(_schema_issue(err, path, name))
+
+    def _check_repeats(self, msg: Message, i: int,
+                       earlier: list[tuple[str, dict[str, Any], str]],
+                       results: dict[str | None, str | None], issues: list[_Issue]) -> None:
+        for k, call in enumerate(msg.tool_calls or []):
+            name, args = call.function.name, call.function.arguments
+            prev = next((cid for n, a, cid in reversed(earlier) if n == name and a == args),
+                        None)
+            # Retrying after an error result is legitimate; repeating a success is not.
+            if prev is not None and "error" not in str(results.get(prev) or "").lower():
+                issues.append(_Issue("RAC", f"messages[{i}].tool_calls[{k}]",
+                                     f"repeats the identical call {name}({_short(args)})"))
+            earlier.append((name, args, call.id or ""))
+
+    def _check_call_count(self, t: Trajectory, n_calls: int, issues: list[_Issue]) -> None:
+        rule = _category_rule(t.meta.get("category"))
+        category = t.meta.get("category")
+        if rule == "irrelevance":
+            if n_calls:
+                issues.append(_Issue("irrelevance_call", "messages",
+                                     f"category {category!r} expects no call, found {n_calls}"))
+            return
+        if n_calls == 0 and (rule is not None or self.options.require_calls):
+            why = f"category {category!r} requires" if rule else "require_calls is set and needs"
+            issues.append(_Issue("IAC", "messages", f"no tool call; {why} at least one"))
+        elif rule == "parallel" and not any(len(m.tool_calls or []) >= 2 for m in t.messages):
+            issues.append(_Issue("IAC", "messages", f"category {category!r} requires parallel "
+                                 "calls (2+ in one assistant turn), found none"))
+
+
+def _schema_issue(err: ValidationError, path: str, name: str) -> _Issue:
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+    code = _KEYWORD_CODES.get(str(err.validator), "IAV")
+    if err.validator == "required":
+        message = f"{name}: missing required argument ({err.message})"
+    else:
+        message = f"{name}: {err.message}"
+    return _Issue(code, f"{path}.arguments{where}", message)
+
+
+def _short(args: dict[str, Any], limit: int = 60) -> str:
+    text = json.dumps(args, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_format(t: Trajectory, options: FormatOptions | None = None) -> Verdict:
+    """One-off convenience; use a ``FormatChecker`` for many records (schema cache)."""
+    return FormatChecker(options).check(t)
