@@ -1,0 +1,51 @@
+"""What every lamstudio environment shares: state is data, actions are tools, and a hash
+of the state decides success.
+
+An environment is a plain class whose ``state`` attribute holds JSON-like data and whose
+public methods are its actions (documented Google-style, so ``lamstudio.tools.build_spec``
+turns them into tool specs). :class:`EnvRunner` drives one instance for the multi-turn
+checker: it runs calls (failures become results the model sees) and shows the state.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from lamstudio.eval._multi_turn import dispatch, state_hash
+from lamstudio.eval._verdict import Call
+
+
+class EnvError(Exception):
+    """An action refused (unknown id, not enough money ...): the model sees the message."""
+
+
+def actions(env: Any) -> dict[str, Callable[..., Any]]:
+    return {name: m for name, m in inspect.getmembers(env, predicate=inspect.ismethod)
+            if not name.startswith("_")}
+
+
+def tool_specs(env: Any) -> list[dict[str, Any]]:
+    """OpenAI-style tool specs of the environment's actions."""
+    from lamstudio.tools import build_spec
+
+    return [build_spec(m).model_dump(exclude_none=True) for m in actions(env).values()]
+
+
+class EnvRunner:
+    """Executor over one environment instance (see ``lamstudio.eval.check_multi_turn``)."""
+
+    def __init__(self, env: Any) -> None:
+        self.env = env
+        self.methods = actions(env)
+
+    def run(self, call: Call | str) -> str:
+        return dispatch(self.methods, call)
+
+    def snapshot(self) -> dict[str, Any]:
+        # The hash is the verdict; the state itself is kept for a readable diff.
+        return {type(self.env).__name__: {"state_hash": state_hash(self.env.state)}}
+
+    def state_hash(self) -> str:
+        return state_hash(self.env.state)

@@ -1,0 +1,203 @@
+"""Multi-turn evaluation: replay calls against fresh executable environments, turn by turn.
+
+Semantics of BFCL's ``multi_turn_checker``: the model's calls and the ground-truth calls run
+against two fresh copies of the same environment; after every turn whose ground truth is
+not empty, (1) the model must have made some call in that turn, (2) every public attribute
+of every environment object must equal the ground truth's, and (3) every ground-truth
+result of this turn must appear among the model's results so far (as a multiset, any
+order). Calls are parsed with ``ast`` and dispatched to methods — never ``eval``-ed.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import hashlib
+import importlib
+import inspect
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from lamstudio.eval._verdict import OK, Call, Verdict, fail
+
+_BFCL_MODULES = {
+    "GorillaFileSystem": "gorilla_file_system", "MathAPI": "math_api",
+    "MessageAPI": "message_api", "TwitterAPI": "posting_api", "TicketAPI": "ticket_api",
+    "TradingBot": "trading_bot", "TravelAPI": "travel_booking",
+    "VehicleControlAPI": "vehicle_control",
+}
+_STATELESS = {"MathAPI"}
+
+
+class Executor(Protocol):
+    """An environment the checker can drive: run one call, show its comparable state."""
+
+    def run(self, call: Call | str) -> str: ...
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+
+def parse_call(text: str) -> tuple[str, list[Any], dict[str, Any]]:
+    """``"mv(source='a', destination='b')"`` -> name, positional and keyword literals."""
+    node = ast.parse(text.strip(), mode="eval").body
+    plain = isinstance(node, ast.Call) and (
+        isinstance(node.func, ast.Name) or (isinstance(node.func, ast.Attribute)
+                                            and isinstance(node.func.value, ast.Name)))
+    if not plain:
+        raise ValueError(f"not a plain function call: {text[:80]!r}")
+    name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+    args = [ast.literal_eval(a) for a in node.args]
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+    return name, args, kwargs
+
+
+def result_text(value: Any) -> str:
+    """Results are compared as text, the way BFCL stringifies them."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        try:
+            return json.dumps(value)
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def dispatch(methods: dict[str, Callable[..., Any]], call: Call | str) -> str:
+    try:
+        if isinstance(call, str):
+            name, args, kwargs = parse_call(call)
+        else:
+            name, args = call.name, []
+            if not isinstance(call.arguments, dict):
+                raise TypeError("arguments are not an object")
+            kwargs = call.arguments
+        if name not in methods:
+            raise NameError(f"name '{name}' is not defined")
+        return result_text(methods[name](*args, **kwargs))
+    except Exception as exc:  # noqa: BLE001 - a failing call is a result the model sees
+        return f"Error during execution: {exc}"
+
+
+class BfclExecutor:
+    """BFCL's own API classes (``bfcl_eval/.../func_source_code``), loaded from a scenario."""
+
+    def __init__(self, involved: Sequence[str], initial_config: dict[str, Any],
+                 long_context: bool = False) -> None:
+        prefix = "bfcl_eval.eval_checker.multi_turn_eval.func_source_code."
+        self.instances: dict[str, Any] = {}
+        self.methods: dict[str, Callable[..., Any]] = {}
+        for cls_name in involved:
+            cls = getattr(importlib.import_module(prefix + _BFCL_MODULES[cls_name]), cls_name)
+            inst = cls()
+            if cls_name not in _STATELESS:
+                inst._load_scenario(copy.deepcopy(initial_config.get(cls_name, {})),
+                                    long_context=long_context)
+            self.instances[cls_name] = inst
+            for name, method in inspect.getmembers(inst, predicate=inspect.ismethod):
+                if not name.startswith("_"):
+                    self.methods[name] = method
+
+    def run(self, call: Call | str) -> str:
+        return dispatch(self.methods, call)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {cls: {k: v for k, v in vars(inst).items() if not k.startswith("_")}
+                for cls, inst in self.instances.items()}
+
+
+def state_hash(state: Any) -> str:
+    """A stable digest of JSON-like state (keys sorted)."""
+    blob = json.dumps(state, sort_keys=True, default=repr, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+Turns = Sequence[Sequence[Sequence[Call | str]]]  # turn -> step -> calls
+
+
+def check_multi_turn(make_env: Callable[[], Executor], model_turns: Turns,
+                     truth_turns: Sequence[Sequence[Call | str]]) -> Verdict:
+    """Judge a multi-turn episode: ``model_turns[t]`` is the model's steps in turn ``t``."""
+    if len(model_turns) != len(truth_turns):
+        return _with(fail("turn_count", f"{len(model_turns)} turns, expected "
+                                        f"{len(truth_turns)}"), "IAC")
+    model_env, truth_env = make_env(), make_env()
+    model_results: list[str] = []
+    for t, truth_calls in enumerate(truth_turns):
+        steps = [s for s in model_turns[t] if s]
+        for step in steps:
+            model_results.extend(model_env.run(c) for c in step)
+        truth_results = [truth_env.run(c) for c in truth_calls]
+        if not truth_calls:
+            continue  # the model should not manage this turn; its calls still change state
+        if not steps:
+            return _with(fail("empty_turn", f"turn {t}: no call, expected "
+                                            f"{len(truth_calls)}"), "IAC")
+        diff = _state_diff(model_env.snapshot(), truth_env.snapshot())
+        if diff:
+            return _with(fail("state_mismatch", f"turn {t}: state differs in {diff}"),
+                         _turn_pattern(steps, truth_calls))
+        missing = _missing(truth_results, model_results)
+        if missing:
+            return _with(fail("result_mismatch", f"turn {t}: expected result(s) not produced: "
+                                                 f"{[m[:80] for m in missing]}"),
+                         _turn_pattern(steps, truth_calls))
+    return OK
+
+
+def _with(verdict: Verdict, pattern: str) -> Verdict:
+    verdict.pattern = pattern
+    return verdict
+
+
+def _state_diff(model: dict[str, Any], truth: dict[str, Any]) -> list[str]:
+    diff = []
+    for obj, attrs in truth.items():
+        for k, v in attrs.items():
+            if model.get(obj, {}).get(k, _MISSING) != v:
+                diff.append(f"{obj}.{k}")
+    return diff
+
+
+_MISSING = object()
+
+
+def _missing(expected: list[str], produced: list[str]) -> list[str]:
+    pool = list(produced)
+    out = []
+    for item in expected:
+        try:
+            pool.remove(item)
+        except ValueError:
+            out.append(item)
+    return out
+
+
+def _name(call: Call | str) -> str:
+    if isinstance(call, Call):
+        return call.name
+    try:
+        return parse_call(call)[0]
+    except (ValueError, SyntaxError):
+        return "?"
+
+
+def _turn_pattern(steps: Sequence[Sequence[Call | str]],
+                  truth_calls: Sequence[Call | str]) -> str:
+    """SpecTool pattern for a turn that went wrong, from the names that were called."""
+    made = [_name(c) for s in steps for c in s]
+    wanted = [_name(c) for c in truth_calls]
+    if any(n not in wanted for n in made) and len(made) <= len(wanted):
+        return "IFN"
+    if any(made.count(n) < wanted.count(n) for n in set(wanted)):
+        return "IAC"
+    if len(made) > len(wanted):
+        return "RAC"
+    return "IAV"
+
+
+def bfcl_env_factory(entry_raw: dict[str, Any], category: str) -> Callable[[], BfclExecutor]:
+    long_context = "long_context" in category or "composite" in category
+    return lambda: BfclExecutor(entry_raw["involved_classes"], entry_raw["initial_config"],
+                                long_context)
