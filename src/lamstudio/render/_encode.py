@@ -25,6 +25,7 @@ from lamstudio.render._templates import (
     DEFAULT_SPECIAL_TOKENS,
     DEFAULT_TEMPLATE,
     EOS_TOKEN,
+    PAD_TOKEN,
     has_generation_blocks,
     render_template,
     split_marked,
@@ -104,7 +105,7 @@ class Renderer:
         self._extra.setdefault("eos_token", "")
         vocab = tokenizer.get_vocab()
         self.missing_special_tokens = (
-            [t for t in DEFAULT_SPECIAL_TOKENS if t not in vocab]
+            [t for t in DEFAULT_SPECIAL_TOKENS if t != PAD_TOKEN and t not in vocab]
             if self.template == DEFAULT_TEMPLATE else [])
         if self.missing_special_tokens:
             warnings.warn(f"the default template's tokens {self.missing_special_tokens} are "
