@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import socket
 import sys
 import time
@@ -176,3 +178,37 @@ def print_noise() -> str:
 def error_payload() -> dict:
     """Return an error object instead of raising."""
     return {"error": "city not found"}
+
+
+@tool
+def raw_fork_until_refused(limit: int = 64) -> dict:
+    """Fork through libc (invisible to audit hooks) until the kernel refuses, then clean up.
+
+    Args:
+        limit: Stop after this many children even if the kernel allows more.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    children, refused = [], False
+    for _ in range(limit):
+        pid = libc.fork()
+        if pid == 0:
+            time.sleep(30)
+            os._exit(0)
+        if pid < 0:
+            refused = True
+            break
+        children.append(pid)
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    return {"children": len(children), "refused": refused}
+
+
+@tool
+def list_directory(path: str) -> list:
+    """List a directory.
+
+    Args:
+        path: The directory.
+    """
+    return sorted(os.listdir(path))

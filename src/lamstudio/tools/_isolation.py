@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import importlib
+import math
 import os
 import resource
 import signal
@@ -179,7 +180,7 @@ def set_cpu_budget(seconds: float) -> None:
     """Soft RLIMIT_CPU = CPU used so far + ``seconds`` (the limit is per process lifetime)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     used = usage.ru_utime + usage.ru_stime
-    soft = int(used + seconds) + 1
+    soft = math.ceil(used + seconds)
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     if hard != resource.RLIM_INFINITY:
         soft = min(soft, hard)

@@ -157,6 +157,10 @@ class ToolRegistry:
         spec = self.spec(name).function.parameters
         if not isinstance(arguments, dict):
             return [f"arguments must be a JSON object, got {type(arguments).__name__}"]
+        # An explicit null for an optional parameter whose default is None means "not
+        # given" (models send it often); the schema itself stays free of nulls.
+        arguments = {k: v for k, v in arguments.items()
+                     if not (v is None and _defaults_to_none(self.get(name), k))}
         validator = self._validators.get(name)
         if validator is None:
             validator = self._validators[name] = Draft202012Validator(spec)
@@ -246,6 +250,14 @@ def _takes_kwargs(fn: Callable[..., Any]) -> bool:
     except (TypeError, ValueError):
         return True
     return any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def _defaults_to_none(fn: Callable[..., Any], param: str) -> bool:
+    try:
+        p = inspect.signature(fn).parameters.get(param)
+    except (TypeError, ValueError):
+        return False
+    return p is not None and p.default is None
 
 
 def _describe(err: Any) -> str:
