@@ -1,4 +1,4 @@
-"""BFCL v4 (Berkeley Function Calling Leaderboard) question + possible-answer files.
+"""Berkeley Function Calling Leaderboard (BFCL v4) questions joined with their answers.
 
 Reads the files bfcl-eval ships (``bfcl_eval/data/BFCL_v4_<category>.json``, JSON Lines
 despite the name) joined with ``possible_answer/<same name>``; writes them back.
