@@ -18,6 +18,7 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "lamstudio.commands.data",
     "lamstudio.commands.train",
+    "lamstudio.commands.verify",
 ]
 
 for _name in COMMAND_MODULES:

@@ -59,7 +59,14 @@ class FrontStage:
     def run(self, row: Row | BadRow) -> Front:
         # A fresh IdRegistry per row: duplicate ids are judged later, in order, in the
         # main process; convert_rows is reused so loading matches `lamstudio convert`.
-        res = next(convert_rows([row], self.from_row, stage="load", ids=IdRegistry()))
+        try:
+            res = next(convert_rows([row], self.from_row, stage="load", ids=IdRegistry()))
+        except Exception as exc:  # noqa: BLE001 - a format module's bug must not end the run
+            rid = row.value.get("id") if isinstance(getattr(row, "value", None), dict) else None
+            return Front(row.file, row.line, rid if isinstance(rid, str) else None,
+                         reject=Verdict.fail("load", "convert_error",
+                                             f"{type(exc).__name__}: {exc}"),
+                         raw=getattr(row, "value", None))
         if res.record is None:
             assert res.reject is not None
             r = res.reject

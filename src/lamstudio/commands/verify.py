@@ -1,0 +1,175 @@
+"""``lamstudio verify`` (format / execution / semantic / dedup) and ``lamstudio report``."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lamstudio.commands._common import console, err_console, fail
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify")(verify)
+    app.command("report")(report)
+
+
+@contextlib.contextmanager
+def _progress(label: str) -> Iterator[Callable[[int | None], Callable[[int], None]]]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
+                   transient=True, disable=not sys.stderr.isatty())
+
+    def start(total: int | None) -> Callable[[int], None]:
+        task = bar.add_task(label, total=total)
+        return lambda n: bar.advance(task, n)
+
+    with bar:
+        yield start
+
+
+def verify(
+    inputs: Annotated[list[Path], typer.Argument(help="data files (any format lamstudio reads)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="kept records (.jsonl[.gz])")],
+    rejects: Annotated[Path | None, typer.Option(
+        help="rejected records with file, line, id, stage, code, message "
+             "(default: OUT's stem + .rejects.jsonl)")] = None,
+    stages: Annotated[str, typer.Option(
+        help="comma-separated stages to run")] = "format,execution,semantic,dedup",
+    from_format: Annotated[str, typer.Option("--from", help="format of the inputs")] = "lamstudio",
+    tools: Annotated[list[Path] | None, typer.Option(
+        "--tools", help="extra tool module (.py) for the execution stage; repeatable")] = None,
+    no_builtin_tools: Annotated[bool, typer.Option(
+        help="do not offer lamstudio's built-in tools to the execution stage")] = False,
+    skip_unexecutable: Annotated[bool, typer.Option(
+        help="pass (as skipped) records that call tools no module provides, instead of "
+             "rejecting them with no_executable_tool")] = False,
+    no_compare: Annotated[bool, typer.Option(
+        help="do not compare recorded tool results with fresh ones")] = False,
+    exec_timeout: Annotated[float, typer.Option(help="seconds per tool call")] = 5.0,
+    workers: Annotated[int, typer.Option(help="processes for the format stage and the "
+                                              "tool sandbox")] = 1,
+    chunk_size: Annotated[int, typer.Option(help="rows per committed chunk (the unit of "
+                                                 "work redone after an interruption)")] = 1000,
+    require_calls: Annotated[bool, typer.Option(
+        help="records without any tool call fail the format check (IAC)")] = False,
+    strict_types: Annotated[bool, typer.Option(
+        help="reject Python-style schema types (dict, float, ...) instead of mapping them")
+    ] = False,
+    dedup_threshold: Annotated[float, typer.Option(
+        help="Jaccard similarity (word 3-shingles) above which queries are near-duplicates")
+    ] = 0.9,
+    judge_url: Annotated[str | None, typer.Option(
+        help="OpenAI-compatible base URL of the judge (e.g. http://host:8000/v1)")] = None,
+    judge_model: Annotated[str | None, typer.Option(help="judge model name")] = None,
+    judge_key_env: Annotated[str, typer.Option(
+        help="NAME of the environment variable holding the judge's API key")] = "OPENAI_API_KEY",
+    judges: Annotated[int, typer.Option(help="committee size: k judge samples, "
+                                             "majority vote")] = 1,
+    judge_cache: Annotated[Path | None, typer.Option(help="cache directory for judge "
+                                                          "responses")] = None,
+    judge_timeout: Annotated[float, typer.Option(help="seconds per judge request")] = 60.0,
+    summary: Annotated[Path | None, typer.Option(
+        help="summary JSON (default: OUT's stem + .summary.json)")] = None,
+    restart: Annotated[bool, typer.Option(
+        help="discard an unfinished run's journal instead of resuming it")] = False,
+    keep_journal: Annotated[bool, typer.Option(help="keep the journal directory")] = False,
+) -> None:
+    """Check records (format, execution, semantic judge, dedup); keep or reject each with a
+    reason. Interrupted runs resume when the same command is run again."""
+    from lamstudio.io import InputError
+    from lamstudio.llm import LLMUnavailable
+    from lamstudio.sources import FORMATS
+    from lamstudio.verify import (
+        ALL_STAGES,
+        DedupOptions,
+        ExecutionOptions,
+        FormatOptions,
+        JournalMismatch,
+        JudgeConfig,
+        VerifyConfig,
+        default_rejects_path,
+        journal_dir,
+    )
+    from lamstudio.verify import verify as run_verify
+
+    chosen = tuple(s.strip() for s in stages.split(",") if s.strip())
+    if bad := [s for s in chosen if s not in ALL_STAGES]:
+        fail(f"unknown stage(s) {', '.join(bad)}; choose from {', '.join(ALL_STAGES)}")
+    if from_format not in FORMATS:
+        fail(f"unknown format {from_format!r}; choose one of: {', '.join(FORMATS)}")
+    if bool(judge_url) != bool(judge_model):
+        fail("--judge-url and --judge-model go together")
+    if not 0 < dedup_threshold <= 1:
+        fail("--dedup-threshold must be in (0, 1]")
+    for t in tools or []:
+        if not t.is_file():
+            fail(f"--tools {t}: no such file")
+    judge = JudgeConfig(judge_url, judge_model, judge_key_env, k=judges, timeout_s=judge_timeout,
+                        cache_dir=str(judge_cache) if judge_cache else None) \
+        if judge_url and judge_model else None
+    cfg = VerifyConfig(
+        stages=chosen, from_format=from_format, workers=max(1, workers),
+        chunk_size=max(1, chunk_size),
+        format=FormatOptions(lenient_types=not strict_types, require_calls=require_calls),
+        dedup=DedupOptions(threshold=dedup_threshold),
+        execution=ExecutionOptions(skip_unexecutable=skip_unexecutable,
+                                   compare_results=not no_compare),
+        tool_modules=tuple(str(t) for t in tools or []), builtin_tools=not no_builtin_tools,
+        exec_timeout_s=exec_timeout, judge=judge)
+    try:
+        with _progress("verifying") as progress:
+            result = run_verify(inputs, output, rejects, cfg, summary=summary, restart=restart,
+                                keep_journal=keep_journal, progress=progress)
+    except (InputError, JournalMismatch) as exc:
+        fail(str(exc))
+    except LLMUnavailable as exc:
+        fail(f"the judge is unavailable: {exc}\nchunks done so far are kept in "
+             f"{journal_dir(output)}; run the same command again to resume")
+    except KeyboardInterrupt:
+        err_console.print(f"[yellow]interrupted[/]: finished chunks are kept in "
+                          f"{journal_dir(output)}; run the same command again to resume")
+        raise typer.Exit(130) from None
+    console.print(result.tally.render())
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    if result.resumed_chunks:
+        console.print(f"resumed after {result.resumed_chunks} committed chunk(s)")
+    console.print(f"kept -> {output}\nrejected -> {rejects or default_rejects_path(output)}")
+
+
+def report(
+    data: Annotated[Path, typer.Argument(help="records (lamstudio format, e.g. verify's "
+                                              "output)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
+    rejects: Annotated[Path | None, typer.Option(help="a rejects file to chart")] = None,
+    tokenizer: Annotated[Path | None, typer.Option(
+        help="tokenizer.json or a local HF tokenizer dir for exact token counts "
+             "(default: a regex approximation)")] = None,
+    examples: Annotated[int, typer.Option(help="example conversations per category")] = 2,
+    from_format: Annotated[str, typer.Option("--from", help="format of DATA")] = "lamstudio",
+) -> None:
+    """Write one self-contained HTML report (counts, histograms, tools, rejections,
+    examples) for a dataset."""
+    from lamstudio.io import InputError
+    from lamstudio.verify._report import build_report
+
+    try:
+        stats = build_report(data, output, rejects=rejects, tokenizer=tokenizer,
+                             examples=examples, from_format=from_format)
+    except InputError as exc:
+        fail(str(exc))
+    console.print(f"report of {stats['records']:,} records -> {output}")

@@ -1,0 +1,100 @@
+"""Tiny inline-SVG charts for the HTML report (no JavaScript, no CDN, no image files)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+
+_FONT = "font-family:system-ui,sans-serif;font-size:12px"
+COLORS = {"blue": "#3b6fd1", "red": "#c8423b", "green": "#2f8f5b", "grey": "#7a7f87"}
+
+
+def bar_chart(items: Sequence[tuple[str, int]], color: str = "blue", width: int = 560,
+              bar_h: int = 18, label_w: int = 200) -> str:
+    """Horizontal bars, one per (label, value), values printed at the bar's end."""
+    if not items:
+        return '<p class="empty">nothing to show</p>'
+    top = max(v for _, v in items) or 1
+    plot_w = width - label_w - 60
+    h = len(items) * (bar_h + 6) + 6
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" '
+           f'role="img" style="{_FONT}">']
+    for i, (label, value) in enumerate(items):
+        y = 6 + i * (bar_h + 6)
+        w = max(1.0, plot_w * value / top)
+        short = label if len(label) <= 30 else label[:29] + "…"
+        out.append(f'<text x="{label_w - 6}" y="{y + bar_h - 5}" text-anchor="end">'
+                   f'<title>{escape(label)}</title>{escape(short)}</text>')
+        out.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                   f'fill="{COLORS.get(color, color)}" rx="2"/>')
+        out.append(f'<text x="{label_w + w + 5:.1f}" y="{y + bar_h - 5}">{value:,}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def histogram_bins(values: Sequence[float], max_bins: int = 20) -> list[tuple[float, float, int]]:
+    """(low, high, count) bins; unit-width bins when the values are small integers."""
+    if not values:
+        return []
+    lo, hi = min(values), max(values)
+    if all(float(v).is_integer() for v in values) and hi - lo < max_bins:
+        edges = [lo + i for i in range(int(hi - lo) + 2)]
+    else:
+        step = _nice_step((hi - lo) / max_bins if hi > lo else 1.0)
+        start = math.floor(lo / step) * step
+        n = max(1, math.ceil((hi - start) / step + 1e-9))
+        if start + n * step <= hi:
+            n += 1
+        edges = [start + i * step for i in range(n + 1)]
+    counts = [0] * (len(edges) - 1)
+    width = edges[1] - edges[0]
+    for v in values:
+        counts[min(len(counts) - 1, int((v - edges[0]) // width))] += 1
+    return [(edges[i], edges[i + 1], c) for i, c in enumerate(counts)]
+
+
+def _nice_step(raw: float) -> float:
+    mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
+    for m in (1, 2, 5, 10):
+        if raw <= m * mag:
+            return m * mag
+    return 10 * mag
+
+
+def histogram(values: Sequence[float], xlabel: str, color: str = "blue", width: int = 560,
+              height: int = 220, max_bins: int = 20) -> str:
+    """Vertical-bar histogram with labelled x ticks and the tallest bar's count."""
+    bins = histogram_bins(values, max_bins)
+    if not bins:
+        return '<p class="empty">nothing to show</p>'
+    left, bottom, top_pad = 44, 40, 16
+    plot_w, plot_h = width - left - 10, height - bottom - top_pad
+    top = max(c for _, _, c in bins) or 1
+    bw = plot_w / len(bins)
+    unit = all(hi - lo == 1 and float(lo).is_integer() for lo, hi, _ in bins)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'role="img" style="{_FONT}">',
+           f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{left + plot_w}" '
+           f'y2="{top_pad + plot_h}" stroke="#999"/>',
+           f'<text x="{left - 6}" y="{top_pad + 4}" text-anchor="end">{top:,}</text>',
+           f'<text x="{left - 6}" y="{top_pad + plot_h}" text-anchor="end">0</text>']
+    every = max(1, math.ceil(len(bins) / 10))
+    for i, (lo, hi, c) in enumerate(bins):
+        h = plot_h * c / top
+        x = left + i * bw
+        out.append(f'<rect x="{x + 1:.1f}" y="{top_pad + plot_h - h:.1f}" width="{bw - 2:.1f}" '
+                   f'height="{h:.1f}" fill="{COLORS.get(color, color)}">'
+                   f'<title>{_num(lo)}–{_num(hi)}: {c:,}</title></rect>')
+        if i % every == 0:
+            tick = _num(lo) if unit else f"{_num(lo)}"
+            cx = x + bw / 2 if unit else x
+            out.append(f'<text x="{cx:.1f}" y="{top_pad + plot_h + 14}" '
+                       f'text-anchor="middle">{tick}</text>')
+    out.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
+               f'fill="#444">{escape(xlabel)}</text></svg>')
+    return "".join(out)
+
+
+def _num(v: float) -> str:
+    return f"{int(v):,}" if float(v).is_integer() else f"{v:,.1f}"
