@@ -1,5 +1,7 @@
-"""lamstudio's own format: one ``Trajectory`` per line (or per Parquet row, where
-``tools``, ``meta`` and ``arguments`` travel as JSON strings)."""
+"""lamstudio's own record: one Trajectory per JSON line or Parquet row.
+
+In Parquet / HF ``datasets`` rows, ``tools``, ``meta`` and ``arguments`` travel as JSON
+strings (Arrow would otherwise merge heterogeneous schemas and fill them with nulls)."""
 
 from __future__ import annotations
 
