@@ -1,0 +1,190 @@
+"""Run a model on a suite and collect predictions.
+
+Two backends, one loop: ``transformers`` (a local model, batched greedy decoding, prompts
+rendered and outputs parsed by ``lamstudio.render`` exactly as in training) and ``openai``
+(any OpenAI-compatible endpoint through ``lamstudio.llm``; tools are passed natively, with
+names the API accepts mapped back to the originals). Multi-turn cases run an agent loop:
+the model's calls execute in the case's environment and it sees the results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lamstudio.eval._decode import calls_from_json, decode_output
+from lamstudio.eval._suite import EvalCase
+
+Request = tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]  # msgs, tools, system
+Step = dict[str, Any]  # {"output": text} or {"calls": [...]} (+ "error")
+
+
+class TransformersGenerator:
+    def __init__(self, path: str, batch_size: int = 8, max_new_tokens: int = 256) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from lamstudio.render._encode import Renderer
+
+        torch.set_num_threads(min(2, torch.get_num_threads()))
+        self.tok = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModelForCausalLM.from_pretrained(path).eval()
+        self.renderer = Renderer(self.tok)
+        self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
+        self.pad = self.tok.pad_token_id if self.tok.pad_token_id is not None else \
+            self.renderer.stop_token_ids[0]
+        self.limit = getattr(self.model.config, "max_position_embeddings", 1 << 30)
+
+    def _prompt(self, req: Request) -> list[int]:
+        from lamstudio.schema import Trajectory
+
+        msgs, tools, system = req
+        t = Trajectory(id="eval", system=system, tools=tools, messages=msgs)
+        return self.renderer.prompt_ids(t)
+
+    def __call__(self, requests: Sequence[Request]) -> list[Step]:
+        import torch
+
+        prompts = [self._prompt(r) for r in requests]
+        out: list[Step] = [{} for _ in requests]
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            room = self.limit - max(len(prompts[i]) for i in idx)
+            if room < 8:  # too long for this model: the case fails, the run goes on
+                for i in idx:
+                    out[i] = {"output": "", "error": "prompt longer than the model's context"}
+                continue
+            width = max(len(prompts[i]) for i in idx)
+            ids = torch.tensor([[self.pad] * (width - len(prompts[i])) + prompts[i]
+                                for i in idx])
+            mask = torch.tensor([[0] * (width - len(prompts[i])) + [1] * len(prompts[i])
+                                 for i in idx])
+            with torch.no_grad():
+                gen = self.model.generate(input_ids=ids, attention_mask=mask, do_sample=False,
+                                          max_new_tokens=min(self.max_new_tokens, room),
+                                          eos_token_id=self.renderer.stop_token_ids,
+                                          pad_token_id=self.pad)
+            stops = set(self.renderer.stop_token_ids)
+            for row, i in zip(gen[:, width:].tolist(), idx, strict=True):
+                cut = next((k for k, t in enumerate(row) if t in stops), len(row))
+                out[i] = {"output": self.renderer.decode(row[:cut])}
+        return out
+
+
+_SAFE = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+class OpenAIGenerator:
+    def __init__(self, base_url: str, model: str, max_new_tokens: int = 512,
+                 api_key_env: str | None = "OPENAI_API_KEY") -> None:
+        from lamstudio.llm import OpenAIBackend
+
+        self.backend = OpenAIBackend(base_url, model, api_key_env=api_key_env)
+        self.max_new_tokens = max_new_tokens
+
+    def __call__(self, requests: Sequence[Request]) -> list[Step]:
+        from lamstudio.llm import complete_many
+
+        payloads, name_maps = [], []
+        for msgs, tools, system in requests:
+            names = {_SAFE.sub("_", t["function"]["name"])[:64]: t["function"]["name"]
+                     for t in tools}
+            safe_tools = [{**t, "function": {**t["function"], "name": s}}
+                          for s, t in zip(names, tools, strict=True)]
+            head = [{"role": "system", "content": system}] if system else []
+            payloads.append({"messages": head + _wire(msgs, names),
+                             "tools": safe_tools or None,
+                             "params": {"temperature": 0, "max_tokens": self.max_new_tokens}})
+            name_maps.append(names)
+
+        async def go() -> list[Any]:
+            try:
+                return await complete_many(self.backend, payloads)
+            finally:
+                await self.backend.aclose()
+
+        out: list[Step] = []
+        for res, names in zip(asyncio.run(go()), name_maps, strict=True):
+            if isinstance(res, Exception):
+                out.append({"output": "", "error": f"{type(res).__name__}: {res}"})
+            elif res.tool_calls:
+                calls = [{"name": names.get(c["function"]["name"], c["function"]["name"]),
+                          "arguments": c["function"].get("arguments", {})}
+                         for c in res.tool_calls]
+                out.append({"calls": calls})
+            else:
+                out.append({"output": res.content or ""})
+        return out
+
+
+def _wire(msgs: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+    """Messages as the API expects them: arguments as JSON strings, safe tool names."""
+    back = {v: k for k, v in names.items()}
+    out = []
+    for m in msgs:
+        m = dict(m)
+        if m.get("tool_calls"):
+            m["tool_calls"] = [{"id": c["id"], "type": "function", "function": {
+                "name": back.get(c["function"]["name"], c["function"]["name"]),
+                "arguments": json.dumps(c["function"]["arguments"])}} for c in m["tool_calls"]]
+        out.append(m)
+    return out
+
+
+def step_calls(step: Step) -> list[Any]:
+    calls, _ = (calls_from_json(step["calls"]) if "calls" in step
+                else decode_output(step.get("output", "")))
+    return calls or []
+
+
+def run_cases(cases: Sequence[EvalCase], generate: Callable[[Sequence[Request]], list[Step]],
+              max_steps: int = 6, tick: Callable[[], None] | None = None
+              ) -> dict[str, dict[str, Any]]:
+    """Predictions by case id (the shape ``score`` reads)."""
+    preds: dict[str, dict[str, Any]] = {}
+    single = [c for c in cases if c.check != "multi_turn"]
+    for start in range(0, len(single), 64):
+        chunk = single[start:start + 64]
+        steps = generate([(c.turns[0], c.tools(), c.system) for c in chunk])
+        for case, step in zip(chunk, steps, strict=True):
+            preds[case.id] = {"id": case.id, **step}
+            if tick:
+                tick()
+    for case in (c for c in cases if c.check == "multi_turn"):
+        preds[case.id] = {"id": case.id, "turns": _episode(case, generate, max_steps)}
+        if tick:
+            tick()
+    return preds
+
+
+def _episode(case: EvalCase, generate: Callable[[Sequence[Request]], list[Step]],
+             max_steps: int) -> list[list[Any]]:
+    env = case.env_factory() if case.env_factory else None
+    msgs: list[dict[str, Any]] = []
+    turns: list[list[Any]] = []
+    for t, user_msgs in enumerate(case.turns):
+        msgs += user_msgs
+        record: list[Any] = []
+        for _ in range(max_steps):
+            step = generate([(msgs, case.tools(t), case.system)])[0]
+            calls = step_calls(step)
+            record.append(step.get("calls") or step.get("output", ""))
+            if not calls:
+                msgs.append({"role": "assistant", "content": step.get("output", "")})
+                break
+            ids = [f"call_{t}_{len(msgs)}_{k}" for k in range(len(calls))]
+            msgs.append({"role": "assistant", "content": None, "tool_calls": [
+                {"id": i, "type": "function", "function": {
+                    "name": c.name,
+                    "arguments": c.arguments if isinstance(c.arguments, dict) else {}}}
+                for i, c in zip(ids, calls, strict=True)]})
+            for i, c in zip(ids, calls, strict=True):
+                result = env.run(c) if env else "no environment"
+                msgs.append({"role": "tool", "tool_call_id": i, "name": c.name,
+                             "content": result})
+        turns.append(record)
+    return turns
