@@ -4,6 +4,7 @@ The template that renders training data is the one whose output ``parse_output``
 inference (see ``DESIGN.md``).
 """
 
+from lamstudio.render._check import CheckFailure, check_record
 from lamstudio.render._collate import collate_packed, collate_padded
 from lamstudio.render._encode import IGNORE_INDEX, Encoded, Renderer, RenderError, chat_of
 from lamstudio.render._pack import Packed, PackResult, PackStats, pack
@@ -18,8 +19,8 @@ from lamstudio.render._templates import (
 )
 
 __all__ = [
-    "IGNORE_INDEX", "Encoded", "PackResult", "PackStats", "Packed", "RenderError", "Renderer",
-    "chat_of", "collate_packed", "collate_padded", "pack",
-    "DEFAULT_SPECIAL_TOKENS", "DEFAULT_TEMPLATE", "EOS_TOKEN", "PAD_TOKEN", "TOOL_CALLS_MARKER",
-    "ParsedOutput", "parse_output", "render_calls", "template_renders_tools",
+    "DEFAULT_SPECIAL_TOKENS", "DEFAULT_TEMPLATE", "EOS_TOKEN", "IGNORE_INDEX", "PAD_TOKEN",
+    "TOOL_CALLS_MARKER", "CheckFailure", "Encoded", "PackResult", "PackStats", "Packed",
+    "ParsedOutput", "RenderError", "Renderer", "chat_of", "check_record", "collate_packed",
+    "collate_padded", "pack", "parse_output", "render_calls", "template_renders_tools",
 ]
