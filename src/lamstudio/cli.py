@@ -19,6 +19,8 @@ COMMAND_MODULES = [
     "lamstudio.commands.data",
     "lamstudio.commands.train",
     "lamstudio.commands.verify",
+    "lamstudio.commands.inspect",
+    "lamstudio.commands.eval",
 ]
 
 for _name in COMMAND_MODULES:
