@@ -343,8 +343,19 @@ def _eval_examples(cfg: TrainConfig, corpus: Corpus, renderer: Any,
     return corpus, []
 
 
+def _quiet() -> None:
+    """Keep the console for our own progress: no weight-loading bars, no rename notices."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    warnings.filterwarnings("ignore", message=".*will be removed in v6", category=FutureWarning)
+    hf_logging.disable_progress_bar()
+
+
 def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     """Run one training job as described by ``cfg`` (one process of a launch, or alone)."""
+    _quiet()
     dist = dist_env()
     cuda = preflight(cfg)
     run_dir = Path(cfg.run_dir)
@@ -386,6 +397,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     if eval_rows:
         metrics.update(trainer.evaluate())
     metrics.update(meter.summary())
+    metrics["world_size"] = args.world_size
     final = run_dir / "final"
     trainer.save_model(str(final))
     _write_reports(run_dir, plan, corpus, trainer.state.global_step, dist, metrics)
