@@ -21,7 +21,7 @@ SECRET = "LAMSTUDIO_TEST_API_KEY"
 def box():
     os.environ[SECRET] = "do-not-leak"
     try:
-        with Sandbox([HOSTILE], workers=2, timeout_s=1.0, cpu_s=5, memory_mb=256,
+        with Sandbox([HOSTILE], workers=2, timeout_s=1.5, cpu_s=5, memory_mb=128,
                      max_procs=8) as sandbox:
             yield sandbox
     finally:
@@ -60,7 +60,7 @@ def test_hostile_tool_fails_with_its_reason_and_the_pool_recovers(box, name, cod
     assert not result.ok
     assert result.error_code == code, result
     assert result.error
-    assert time.perf_counter() - started < 4.0
+    assert time.perf_counter() - started < 6.0
     still_answers(box)
 
 
@@ -114,11 +114,11 @@ def test_no_network_with_the_audit_hook_alone():
 
 
 def test_cpu_limit_ends_a_busy_tool_before_the_wall_clock_limit():
-    with Sandbox([HOSTILE], workers=1, timeout_s=20, cpu_s=1) as sandbox:
+    with Sandbox([HOSTILE], workers=1, timeout_s=30, cpu_s=1) as sandbox:
         started = time.perf_counter()
         result = sandbox.call("spin", {})
         assert result.error_code == "timeout" and "CPU" in result.error, result
-        assert time.perf_counter() - started < 10
+        assert time.perf_counter() - started < 25  # CPU seconds come slower on a busy host
         assert sandbox.call("echo", {"value": "a"}).ok
 
 

@@ -138,7 +138,8 @@ def days_in_month(year: int, month: int) -> dict:
 
 @tool
 def calculate_age(birth_date: str, on_date: str) -> dict:
-    """Age in whole years (and the days since the last birthday) on a given date.
+    """Age in whole years (and the days since the last birthday) on a given date. A
+    29 February birthday falls on 28 February in other years.
 
     Args:
         birth_date: ISO date of birth, e.g. "1990-05-17".
@@ -147,7 +148,7 @@ def calculate_age(birth_date: str, on_date: str) -> dict:
     born, today = parse_date(birth_date, "birth_date"), parse_date(on_date, "on_date")
     if today < born:
         raise ValueError("on_date must not be before birth_date")
-    years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    years = today.year - born.year - (today < _anniversary(born, today.year))
     last = _anniversary(born, born.year + years)
     return {"years": years, "days_since_birthday": (today - last).days}
 

@@ -13,8 +13,9 @@ CATEGORY = "finance"
 
 def _rate(value: float, name: str) -> float:
     value = finite(value, name)
-    if not -1 < value <= 10:
-        raise ValueError(f"{name} is a decimal rate (0.05 = 5 %) between -1 and 10, "
+    # Above 100 % is almost always a percent passed as a decimal ("5" for 5 %).
+    if not -1 < value <= 1:
+        raise ValueError(f"{name} is a decimal rate (0.05 = 5 %) between -1 and 1, "
                          f"got {value:g}")
     return value
 
