@@ -116,7 +116,7 @@ class Deduplicator:
     def check(self, record_id: str, keys: DedupKeys) -> Verdict:
         first = self._exact.get(keys.exact)
         code = "exact_duplicate"
-        if first is None and keys.signature is not None:
+        if first is None and self.options.near and keys.signature is not None:
             first, code = self._near(keys.signature), "near_duplicate"
         if first is not None:
             cluster = self.cluster_of(first)
