@@ -192,7 +192,6 @@ def training_args(cfg: TrainConfig, steps: int, has_eval: bool, prec: str, cuda:
     from transformers import TrainingArguments
 
     t, run = cfg.train, Path(cfg.run_dir)
-    os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(run / "tb"))
     kwargs: dict[str, Any] = dict(
         output_dir=str(run / "checkpoints"), logging_dir=str(run / "tb"),
         per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.batch_size,
@@ -209,7 +208,9 @@ def training_args(cfg: TrainConfig, steps: int, has_eval: bool, prec: str, cuda:
         ddp_find_unused_parameters=False,
         gradient_checkpointing=t.gradient_checkpointing,
         gradient_checkpointing_kwargs={"use_reentrant": False},
-        report_to=t.report_to or "none", remove_unused_columns=False, seed=cfg.seed,
+        # TensorBoard is attached by ``_tensorboard`` (to write under RUN_DIR/tb).
+        report_to=[r for r in t.report_to if r != "tensorboard"] or "none",
+        remove_unused_columns=False, seed=cfg.seed,
         dataloader_num_workers=0, disable_tqdm=True, save_safetensors=True,
     )
     # transformers 4.x and 5.x name a few options differently: pass what this one knows.
@@ -343,6 +344,14 @@ def _eval_examples(cfg: TrainConfig, corpus: Corpus, renderer: Any,
     return corpus, []
 
 
+def _tensorboard(log_dir: Path) -> Any:
+    """Trainer's TensorBoard callback, writing where the run keeps its logs."""
+    from torch.utils.tensorboard import SummaryWriter
+    from transformers.integrations import TensorBoardCallback
+
+    return TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(log_dir)))
+
+
 def _quiet() -> None:
     """Keep the console for our own progress: no weight-loading bars, no rename notices."""
     import warnings
@@ -392,6 +401,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
         data_collator=collator(cfg, tokenizer), processing_class=tokenizer)
     trainer.meter = meter
     progress_callback(trainer, meter, is_main)
+    if "tensorboard" in t.report_to and is_main:
+        trainer.add_callback(_tensorboard(run_dir / "tb"))
     out = trainer.train(resume_from_checkpoint=ckpt)
     metrics = dict(out.metrics)
     if eval_rows:
