@@ -161,7 +161,8 @@ def count_tasks(uid: int) -> int:
     return total
 
 
-def set_limits(memory_mb: int, max_procs: int, file_mb: int, drop_to: int | None) -> dict:
+def set_limits(memory_mb: int, max_procs: int, file_mb: int, drop_to: int | None,
+               shared_uid_tasks: int = 0) -> dict:
     """Apply rlimits; memory is counted on top of what the imported tool modules use."""
     baseline = vm_size_bytes()
     limit_as = baseline + memory_mb * 1024 * 1024
@@ -171,7 +172,7 @@ def set_limits(memory_mb: int, max_procs: int, file_mb: int, drop_to: int | None
     # NPROC counts every task of the (real) user: after dropping to a fresh uid that is
     # only this worker; otherwise the user's current count is the baseline.
     own = len(os.listdir("/proc/self/task"))
-    base = own if drop_to is not None else count_tasks(os.getuid())
+    base = own if drop_to is not None else max(shared_uid_tasks, own)
     resource.setrlimit(resource.RLIMIT_NPROC, (base + max_procs, base + max_procs))
     return {"memory_bytes": limit_as, "baseline_bytes": baseline, "nproc": base + max_procs}
 

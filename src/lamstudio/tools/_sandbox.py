@@ -165,6 +165,16 @@ class _Proc:
         except (OSError, ValueError):
             return ""
 
+    def trim_stderr(self, keep: int = 1 << 20) -> None:
+        """Start the captured stderr over once it passes ``keep`` bytes (the worker is idle
+        now, and shares the file offset, so its next write lands at the start)."""
+        try:
+            if os.fstat(self.stderr.fileno()).st_size > keep:
+                self.stderr.truncate(0)
+                self.stderr.seek(0)
+        except (OSError, ValueError):
+            pass
+
     def kill(self) -> None:
         try:
             os.killpg(self.popen.pid, signal.SIGKILL)
@@ -309,6 +319,11 @@ class Sandbox:
         return list(self._pool.map(lambda pair: self.call(*pair), items))
 
     def _call_in(self, slot: list[_Proc | None], name: str, arguments: Any) -> CallResult:
+        try:
+            json.dumps(arguments, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            return CallResult(ok=False, error_code="bad_arguments", name=name,
+                              error=f"arguments are not JSON: {exc}")
         if slot[0] is None:
             slot[0] = self._replacement()
         proc = slot[0]
@@ -324,6 +339,7 @@ class Sandbox:
             reply = {"ok": False, "error_code": code, "error": message, "recycle": True}
         seconds = time.perf_counter() - started
         proc.calls += 1
+        proc.trim_stderr()
         if reply.get("recycle") or (self.recycle_every and proc.calls >= self.recycle_every):
             proc.kill()
             slot[0] = None

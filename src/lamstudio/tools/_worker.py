@@ -37,6 +37,9 @@ class Worker:
         for path in reversed(config.get("sys_path", [])):
             if path not in sys.path:
                 sys.path.insert(0, path)
+        # RLIMIT_NPROC counts all tasks of a shared uid: take the baseline before a user
+        # namespace would hide everyone's uid behind the overflow id.
+        baseline = iso.count_tasks(os.getuid()) if os.geteuid() != 0 else 0
         mode = config.get("network", "auto")
         net = iso.isolate_network() if mode in ("auto", "netns") else None
         if mode == "netns" and net is None:
@@ -53,7 +56,7 @@ class Worker:
             os.chown(self.workdir, uid, uid)
         self._scrub_env()
         limits = iso.set_limits(config["memory_mb"], config["max_procs"],
-                                config["file_mb"], uid)
+                                config["file_mb"], uid, baseline)
         dropped = iso.drop_privileges(uid) if uid is not None else False
         iso.harden(config["parent_pid"])
         self.unique_uid = dropped
