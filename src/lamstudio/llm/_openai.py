@@ -14,6 +14,7 @@ import logging
 import os
 import random
 import time
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -24,6 +25,12 @@ from lamstudio.llm._types import ChatResult, LLMError, LLMUnavailable
 log = logging.getLogger("lamstudio.llm")
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+@lru_cache(maxsize=1)
+def _ssl_context() -> Any:
+    # Loading the CA bundle costs ~0.1 s; a client is made per event loop, so share it.
+    return httpx.create_ssl_context()
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -87,7 +94,8 @@ class OpenAIBackend:
         loop = asyncio.get_running_loop()
         if self._loop is not loop or self._client is None or self._sem is None:
             headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-            self._client = httpx.AsyncClient(headers=headers, timeout=self.timeout_s)
+            self._client = httpx.AsyncClient(headers=headers, timeout=self.timeout_s,
+                                             verify=_ssl_context())
             self._sem = asyncio.Semaphore(self.concurrency)
             self._loop = loop
         return self._client, self._sem

@@ -1,0 +1,102 @@
+"""``lamstudio verify`` / ``report`` as a user runs them: in a subprocess, killed midway
+(SIGKILL, SIGINT) and run again, the result equals an uninterrupted run's."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.verify.conftest import write_dataset
+
+from lamstudio.llm import Reply, ScriptedServer
+from lamstudio.verify import journal_dir
+
+
+def slow_judge(body):
+    time.sleep(0.005)  # slow enough to stop the run midway
+    fail = "Kyoto" in body["messages"][1]["content"]
+    return Reply(json.dumps({"pass": not fail, "reason": "Kyoto" if fail else "fine"}))
+
+
+def cli(args: list[str], **kw) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "300"}
+    return subprocess.Popen([sys.executable, "-m", "lamstudio", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+def verify_args(data: Path, out: Path, url: str) -> list[str]:
+    return ["verify", str(data), "-o", str(out), "--stages", "format,semantic,dedup",
+            "--chunk-size", "5", "--judge-url", url, "--judge-model", "judge",
+            "--judge-key-env", "NO_SUCH_KEY_VAR"]
+
+
+def run_to_end(args: list[str]) -> str:
+    proc = cli(args)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    return out
+
+
+def interrupt_at(args: list[str], out: Path, chunks: int, sig: int) -> subprocess.Popen:
+    """Start a run and send ``sig`` once ``chunks`` chunks are committed."""
+    proc = cli(args)
+    journal = journal_dir(out)
+    deadline = time.monotonic() + 60
+    while len(list(journal.glob("chunk-*.json"))) < chunks:
+        assert proc.poll() is None, "the run finished before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(sig)
+    proc.communicate(timeout=60)
+    return proc
+
+
+def test_interrupted_runs_resume_to_the_uninterrupted_result(tmp_path):
+    data = write_dataset(tmp_path / "in.jsonl", 100)
+    out, clean = tmp_path / "kept.jsonl", tmp_path / "clean.jsonl"
+    with ScriptedServer(slow_judge) as srv:
+        run_to_end(verify_args(data, clean, srv.base_url))
+        asked_clean = len(srv.requests)
+        # Ctrl-C: a clean exit (130) that keeps the committed chunks
+        proc = interrupt_at(verify_args(data, out, srv.base_url), out, 3, signal.SIGINT)
+        assert proc.returncode == 130 and not out.exists()
+        done = len(list(journal_dir(out).glob("chunk-*.json")))
+        # SIGKILL of the resumed run: no chance to clean up at all
+        proc = interrupt_at(verify_args(data, out, srv.base_url), out, done + 3, signal.SIGKILL)
+        assert proc.returncode == -signal.SIGKILL and not out.exists()
+        done = len(list(journal_dir(out).glob("chunk-*.json")))
+        text = run_to_end(verify_args(data, out, srv.base_url))
+        asked_again = len(srv.requests) - asked_clean
+    assert f"resumed after {done} committed chunk" in text
+    assert out.read_bytes() == clean.read_bytes()
+    assert (tmp_path / "kept.rejects.jsonl").read_bytes() == \
+        (tmp_path / "clean.rejects.jsonl").read_bytes()
+    summary = json.loads((tmp_path / "kept.summary.json").read_text())
+    assert summary["read"] == 100 == summary["kept"] + summary["rejected"]
+    # committed chunks are never judged again: at most the two interrupted chunks were
+    assert asked_again <= asked_clean + 2 * 5
+    assert not journal_dir(out).exists()
+
+
+def test_clear_errors_without_tracebacks(tmp_path):
+    proc = cli(["verify", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "k.jsonl")])
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "no such file" in out and "Traceback" not in out
+    proc = cli(["verify", str(tmp_path / "missing.jsonl"), "-o", "k.jsonl", "--stages", "nope"])
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "unknown stage" in out
+
+
+def test_report_command(tmp_path):
+    data = write_dataset(tmp_path / "in.jsonl", 40)
+    run_to_end(["verify", str(data), "-o", str(tmp_path / "k.jsonl"), "--stages", "format,dedup"])
+    text = run_to_end(["report", str(tmp_path / "k.jsonl"), "--rejects",
+                       str(tmp_path / "k.rejects.jsonl"), "-o", str(tmp_path / "r.html")])
+    assert "report of" in text
+    html = (tmp_path / "r.html").read_text()
+    assert "<svg" in html and "format: IFN" in html
