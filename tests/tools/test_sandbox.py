@@ -173,6 +173,13 @@ def test_printing_does_not_corrupt_the_channel(box):
     still_answers(box)
 
 
+def test_a_forged_reply_is_caught_and_the_worker_replaced(box):
+    result = box.call("forge_reply", {})
+    assert result.result != "forged"
+    assert result.error_code == "crashed" and "malformed reply" in result.error
+    still_answers(box)
+
+
 def test_error_payload_is_ok_but_flagged(box):
     result = box.call("error_payload", {})
     assert result.ok and result.is_error_payload

@@ -36,7 +36,10 @@ the tests check exactly those claims):
 * **Environment**: the worker sees only ``PATH``, ``LANG``, ``LC_*``, ``TZ`` and the
   ``PYTHONPATH`` it needs: no API keys or tokens.
 
-Not covered: a tool can still read world-readable files, burn its CPU/time budget, and
+Not covered: a tool runs in the same process as the worker loop, so it can write to the
+worker's reply pipe; a malformed or out-of-sequence reply is caught (``crashed``, worker
+replaced), but a tool that forges a well-numbered reply can fake *its own* result. It can
+still read world-readable files, burn its CPU/time budget, and
 leave module-level state behind in its worker (tool modules reset theirs through
 ``register_state_reset`` hooks before every call when ``fresh_state`` is on). Tool modules
 are imported in the worker before privileges are dropped, so a module that does something
@@ -331,6 +334,13 @@ class Sandbox:
         try:
             proc.send({"id": proc.calls, "name": name, "arguments": arguments})
             reply = proc.read(self.timeout_s)
+            if not isinstance(reply, dict) or reply.get("id") != proc.calls:
+                # Something in the worker wrote to the private channel: never trust it again.
+                raise ValueError("reply out of sequence")
+        except ValueError:
+            reply = {"ok": False, "error_code": "crashed", "recycle": True,
+                     "error": "the worker sent a malformed reply (the tool wrote to the "
+                              "sandbox's private channel)"}
         except TimeoutError:
             reply = {"ok": False, "error_code": "timeout", "recycle": True,
                      "error": f"tool ran past the {self.timeout_s:g} s time limit"}
