@@ -99,7 +99,13 @@ def _parse(text: Any) -> ParsedOutput:
         return ParsedOutput(error_code="not_text",
                             error=f"expected text, got {type(text).__name__}")
     issues = _Issues()
-    reasoning, text = _split_think(_strip_terminators(text), issues)
+    text = _strip_terminators(text)
+    # Reasoning comes before any call: only that part is searched for <think>, so a tag
+    # inside an argument value is left alone.
+    cut = min((i for i in (text.find(TOOL_CALLS_MARKER), text.find("<tool_call>")) if i >= 0),
+              default=len(text))
+    reasoning, head = _split_think(text[:cut], issues)
+    text = head + text[cut:]
     if TOOL_CALLS_MARKER in text:
         content, calls = _marker_calls(text, issues)
     elif "<tool_call>" in text:
@@ -145,17 +151,36 @@ def _split_think(text: str, issues: _Issues) -> tuple[str | None, str]:
 
 def _marker_calls(text: str, issues: _Issues) -> tuple[str, list[FunctionCall]]:
     content, _, rest = text.partition(TOOL_CALLS_MARKER)
+    rest = rest.strip()
+    if not rest or rest[0] in "[{":
+        return content.strip(), _calls_from_text(rest, f"after {TOOL_CALLS_MARKER}", issues)
+    return content.strip(), _args_calls(rest, issues)
+
+
+def _args_calls(rest: str, issues: _Issues) -> list[FunctionCall]:
+    """Mistral v11: ``name[ARGS]{...}``, the marker repeated before each further call."""
     calls: list[FunctionCall] = []
-    # Some Mistral versions repeat the marker before every call.
-    for segment in rest.split(TOOL_CALLS_MARKER):
-        name, sep, args = segment.partition("[ARGS]")
-        if sep:  # Mistral v11: [TOOL_CALLS]name[ARGS]{...}
-            calls += _calls_from_text(
-                f'{{"name":{json.dumps(name.strip())},"arguments":{args.strip() or "{}"}}}',
-                "after [ARGS]", issues)
-        else:
-            calls += _calls_from_text(segment, f"after {TOOL_CALLS_MARKER}", issues)
-    return content.strip(), calls
+    while rest:
+        name, sep, after = rest.partition("[ARGS]")
+        if not sep:
+            issues.add("invalid_json", f"no JSON after {TOOL_CALLS_MARKER}")
+            break
+        after = after.lstrip()
+        try:
+            args, end = _DECODER.raw_decode(after)
+        except (json.JSONDecodeError, RecursionError):
+            issues.add("invalid_json", f"invalid JSON after [ARGS] of {name.strip()!r}")
+            break
+        call = _one_call({"name": name.strip(), "arguments": args}, "call after [ARGS]", issues)
+        if call is not None:
+            calls.append(call)
+        rest = after[end:].lstrip()
+        if rest.startswith(TOOL_CALLS_MARKER):
+            rest = rest[len(TOOL_CALLS_MARKER):].lstrip()
+        elif rest:
+            issues.add("trailing_text", f"text after the calls: {rest[:40]!r}")
+            break
+    return calls
 
 
 def _tag_calls(text: str, issues: _Issues) -> tuple[str, list[FunctionCall]]:
@@ -231,6 +256,10 @@ def _calls_from_text(text: str, where: str, issues: _Issues,
         values.append(value)
         while pos < len(s) and s[pos] in " \t\r\n,;":
             pos += 1
+        if s.startswith(TOOL_CALLS_MARKER, pos):  # Mistral repeats the marker per call
+            pos += len(TOOL_CALLS_MARKER)
+            while pos < len(s) and s[pos] in " \t\r\n":
+                pos += 1
         if pos < len(s) and s[pos] not in "[{":
             issues.add("trailing_text", f"text after the JSON {where}: {s[pos:pos + 40]!r}")
             break

@@ -43,7 +43,11 @@ _GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
 
 class _Generation(Extension):
-    """``{% generation %}...{% endgeneration %}``: transparent, or bracketed when marking."""
+    """``{% generation %}...{% endgeneration %}``: transparent, or bracketed when marking.
+
+    Decided at compile time (each environment is either marking or not), so a render pays
+    nothing for it; the body gets its own scope, as in transformers' call-block version.
+    """
 
     tags = {"generation"}
 
@@ -51,14 +55,14 @@ class _Generation(Extension):
         super().__init__(environment)
         environment.extend(mark_generation=False)
 
-    def parse(self, parser: Any) -> nodes.Node:
+    def parse(self, parser: Any) -> list[nodes.Node]:
         lineno = next(parser.stream).lineno
         body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
-        return nodes.CallBlock(self.call_method("_mark"), [], [], body).set_lineno(lineno)
-
-    def _mark(self, caller: Any) -> str:
-        text = caller()
-        return f"{GEN_OPEN}{text}{GEN_CLOSE}" if self.environment.mark_generation else text
+        scoped = nodes.Scope(body, lineno=lineno)
+        if not self.environment.mark_generation:
+            return [scoped]
+        return [nodes.Output([nodes.TemplateData(GEN_OPEN)], lineno=lineno), scoped,
+                nodes.Output([nodes.TemplateData(GEN_CLOSE)], lineno=lineno)]
 
 
 def _tojson(x: Any, ensure_ascii: bool = False, indent: Any = None, separators: Any = None,
