@@ -52,12 +52,14 @@ def one(case, decoded):
         return {"valid": bool(r["valid"]), "error_type": r.get("error_type", "")}
     except Exception as e:
         return {"valid": False, "error_type": "exception:" + type(e).__name__}
-out = None
-t0 = time.perf_counter()
+out, times = None, []
 for _ in range(repeat):
+    t0 = time.perf_counter()
     out = [one(cases[i], d) for i, d in pairs]
-elapsed = (time.perf_counter() - t0) / repeat
-json.dump({"verdicts": out, "seconds": elapsed}, open(sys.argv[2], "w"))
+    times.append(time.perf_counter() - t0)
+times.sort()
+json.dump({"verdicts": out, "seconds": times[len(times) // 2], "times": times},
+          open(sys.argv[2], "w"))
 """
 
 
@@ -110,8 +112,9 @@ def bfcl_decoded(calls: Sequence[Call]) -> list[dict[str, Any]]:
 @dataclass
 class ReferenceRun:
     verdicts: list[dict[str, Any]]
-    seconds: float  # time inside the checker loop, interpreter start-up excluded
+    seconds: float  # median time of the checker loop, interpreter start-up excluded
     cached: bool
+    times: list[float] | None = None
 
 
 def run_reference(env: ReferenceEnv, cases: list[dict[str, Any]],
@@ -141,4 +144,4 @@ def run_reference(env: ReferenceEnv, cases: list[dict[str, Any]],
         data = json.loads(out_path.read_text())
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(data))
-    return ReferenceRun(data["verdicts"], data["seconds"], False)
+    return ReferenceRun(data["verdicts"], data["seconds"], False, data.get("times"))

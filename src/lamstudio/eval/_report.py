@@ -80,7 +80,12 @@ def _bar_chart(categories: dict[str, dict[str, Any]]) -> str:
 
 
 def _pre(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=1)
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, list):  # one call per line reads best side by side
+        text = "\n".join(json.dumps(v, ensure_ascii=False) for v in value) or "(no call)"
+    else:
+        text = json.dumps(value, ensure_ascii=False)
     if len(text) > 3000:
         text = text[:3000] + " ..."
     return f"<pre>{escape(text)}</pre>"
