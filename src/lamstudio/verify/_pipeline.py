@@ -302,11 +302,10 @@ class _ChunkOut:
 
     def keep(self, f: Front, tally: VerifyTally) -> None:
         self.rows += 1
-        t = f.trajectory()
-        data = t.model_dump(mode="json", exclude_none=True)
+        data = f.data()
         data.setdefault("meta", {})["verification"] = {v.stage: v.to_dict() for v in f.verdicts}
         self.kept.append(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-        self.kept_ids.append(t.id)
+        self.kept_ids.append(data["id"])
         self.tally.keep(f.file, f.verdicts)
 
     def reject(self, f: Front, tally: VerifyTally) -> None:
@@ -329,9 +328,9 @@ class _ChunkOut:
 
 
 def _dump(f: Front) -> Any:
-    if f.record is None and f.record_json is None:
+    if f.record is None and f.record_data is None:
         return None
-    return f.trajectory().model_dump(mode="json", exclude_none=True)
+    return f.data()
 
 
 def _with_cluster(line: str, cluster: str) -> str:
