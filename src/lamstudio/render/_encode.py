@@ -31,6 +31,7 @@ from lamstudio.render._templates import (
     split_marked,
     template_renders_tools,
 )
+from lamstudio.render._tokenize import SegmentTokenizer
 from lamstudio.schema import Message, Trajectory
 
 IGNORE_INDEX = -100
@@ -91,7 +92,7 @@ class Renderer:
     """
 
     def __init__(self, tokenizer: Any, template: str | None = None, *,
-                 use_model_template: bool | None = None) -> None:
+                 use_model_template: bool | None = None, cache_segments: bool = True) -> None:
         if not getattr(tokenizer, "is_fast", False):
             raise ValueError("Renderer needs a fast (Rust) tokenizer: labels come from "
                              "token offsets (return_offsets_mapping)")
@@ -99,6 +100,8 @@ class Renderer:
         self.template, self.template_name = _choose_template(tokenizer, template,
                                                              use_model_template)
         self._marked = has_generation_blocks(self.template)
+        # Long pieces repeated across records (tool lists, policies) are tokenized once.
+        self._tokenize = SegmentTokenizer(tokenizer, enabled=cache_segments)
         self._extra = {k: v for k, v in tokenizer.special_tokens_map.items()
                        if isinstance(v, str)}
         self._extra.setdefault("bos_token", "")
@@ -157,13 +160,10 @@ class Renderer:
                      max_len: int | None = None) -> list[Encoded]:
         """Encode many trajectories; one batched tokenizer call (Rust, parallel)."""
         rendered = [self.render_with_spans(t) for t in ts]
-        enc = self.tokenizer([text for text, _ in rendered], add_special_tokens=False,
-                             return_offsets_mapping=True)
-        out = []
-        for k, t in enumerate(ts):
-            out.append(_label(t, enc["input_ids"][k], enc["offset_mapping"][k], rendered[k][1],
-                              last_turn_only, max_len))
-        return out
+        all_ids, all_offsets = self._tokenize([text for text, _ in rendered])
+        return [_label(t, ids, offsets, spans, last_turn_only, max_len)
+                for t, ids, offsets, (_, spans) in zip(ts, all_ids, all_offsets, rendered,
+                                                        strict=True)]
 
     # ----- helpers --------------------------------------------------------------------
     def _render(self, msgs: list[dict], tools: list[dict], *, add_generation_prompt: bool,
