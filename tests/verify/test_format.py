@@ -124,6 +124,8 @@ def test_require_calls_option_and_missing_assistant():
     assert check_format(no_call, FormatOptions(require_calls=True)).code == "IAC"
     only_user = Trajectory.model_validate(record(calls=[], final=None))
     assert check_format(only_user).code == "no_assistant_turn"
+    prompt = Trajectory.model_validate(record(calls=[], final=None, category="irrelevance"))
+    assert check_format(prompt).passed, "an irrelevance prompt's right answer is no call"
 
 
 def test_schema_cache_compiles_each_distinct_schema_once():

@@ -16,6 +16,8 @@ Treatment of records without calls (decided here, documented in docs/verify.md):
   assistant turn with two or more calls.
 * anything else: a record without calls (chit-chat, a clarifying question) passes, unless
   ``require_calls=True``.
+* a record without any assistant message fails with ``no_assistant_turn`` (nothing to
+  learn from), except an irrelevance prompt (BFCL ships them so), which is complete as is.
 """
 
 from __future__ import annotations
@@ -265,7 +267,8 @@ class FormatChecker:
             n_calls += len(msg.tool_calls or [])
             self._check_calls(msg, i, specs, issues)
             self._check_repeats(msg, i, earlier, results, issues)
-        if assistant_turns == 0:
+        # An irrelevance prompt without a reply is complete: its right answer is no call.
+        if assistant_turns == 0 and _category_rule(t.meta.get("category")) != "irrelevance":
             issues.append(_Issue("no_assistant_turn", "messages",
                                  "no assistant message: nothing to learn from"))
         return n_calls
