@@ -74,6 +74,12 @@ def test_unexecutable_tools_reject_or_skip(box):
     assert v.passed and v.skipped and v.code == "no_executable_tool"
 
 
+def test_a_tool_that_only_shares_the_name_is_not_executed(box):
+    other_add = spec("add", {"x": NUM, "y": NUM}, ["x", "y"])
+    [(v, _)] = run(box, record("x", [call("add", {"x": 1, "y": 2})], [other_add]))
+    assert v.code == "no_executable_tool" and v.details["missing"] == ["add"]
+
+
 def test_records_without_calls_pass(box):
     [(v, t)] = run(box, record("hello", [], TOOLS))
     assert v.passed and v.details["calls"] == 0

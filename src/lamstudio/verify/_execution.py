@@ -10,8 +10,9 @@
 * A call that raises, times out, crashes or returns an error payload (``{"error": ...}``)
   rejects the record with the sandbox's error code (``tool_error``, ``timeout``, ...) or
   ``error_payload``.
-* A record calling a tool the sandbox does not have gets ``no_executable_tool``: rejected,
-  or passed as *skipped* with ``skip_unexecutable=True``. Records without calls pass.
+* A record calling a tool the sandbox does not have, or has with other parameter names
+  (a different tool that shares the name), gets ``no_executable_tool``: rejected, or
+  passed as *skipped* with ``skip_unexecutable=True``. Records without calls pass.
 
 Calls run independently (each in a fresh tool state), so tools whose results depend on
 earlier calls (stateful environments) are beyond this check: ``lamstudio.envs`` owns those.
@@ -112,7 +113,9 @@ class ExecutionChecker:
         calls = [(i, c) for i, m in enumerate(t.messages) for c in (m.tool_calls or [])]
         if not calls:
             return Verdict.ok(STAGE, "no calls to execute", calls=0)
-        missing = sorted({c.function.name for _, c in calls} - set(self.runner.tools))
+        offered = {s.function.name: s.function.parameters for s in t.tools}
+        missing = sorted({c.function.name for _, c in calls
+                          if not self._executable(c.function.name, offered.get(c.function.name))})
         if missing:
             why = f"no executable tool for {', '.join(missing)}"
             if self.options.skip_unexecutable:
@@ -121,6 +124,19 @@ class ExecutionChecker:
         recorded = {m.tool_call_id: m.content or "" for m in t.messages
                     if m.role == "tool" and m.tool_call_id}
         return _Plan(calls, recorded)
+
+    def _executable(self, name: str, params: Any) -> bool:
+        """A tool of that name whose parameter names match the record's spec: a tool that
+        merely shares a name (``calculate_bmi(weight, height)`` vs ours with ``weight_kg``)
+        would only produce bad_arguments."""
+        spec = self.runner.tools.get(name)
+        if spec is None:
+            return False
+        if not isinstance(params, dict):
+            return True  # the record offers no spec for it (format reports that)
+        mine = set(params.get("properties") or {})
+        theirs = set(spec.function.parameters.get("properties") or {})
+        return mine == theirs
 
     def _judge(self, t: Trajectory, plan: _Plan, results: list[Any]) -> tuple[Verdict, Trajectory]:
         inserted, compared = 0, 0
