@@ -115,7 +115,7 @@ def bench_execution(calls: int) -> dict:
     out = {}
     for label, workers, n, recycle in (("pool, 1 worker", 1, calls, None),
                                        ("pool, 2 workers", 2, calls, None),
-                                       ("process per call", 1, max(20, calls // 50), 1)):
+                                       ("process per call", 1, max(10, calls // 100), 1)):
         with Sandbox(workers=workers, recycle_every=recycle) as box:
             assert box.call(*call).ok  # warm (and for the per-call case: one spawn)
             times = []

@@ -7,7 +7,7 @@ on which ``fastjsonschema`` (code generated per schema, ~20x faster) agrees with
 compiled function answers "valid" and ``jsonschema`` runs only to explain a failure (and
 overrules the fast path if it finds nothing wrong).
 
-Treatment of records without calls (decided here, documented in docs/verify.md):
+Treatment of records without calls (decided here):
 
 * ``meta.category`` naming irrelevance (``irrelevance``, ``live_irrelevance``): the right
   answer is *no* call, so any call fails with ``irrelevance_call``; no call passes.

@@ -10,6 +10,7 @@ that duplicates are executed and judged too.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import itertools
@@ -151,10 +152,11 @@ class _Run:
         advance = progress(total) if progress else (lambda n: None)
         done_rows = sum(m["rows"] for m in self.markers)
         advance(done_rows)
-        with self._backends() as (sandbox, judge):
+        # The worker pool forks before the sandbox starts, so it inherits none of its pipes.
+        with self._front_source() as front_of, self._backends() as (sandbox, judge):
             execution = ExecutionChecker(sandbox, self.cfg.execution) if sandbox else None
             index = len(self.markers)
-            for fronts in self._chunks(self._rows(done_rows)):
+            for fronts in self._chunks(front_of(self._rows(done_rows))):
                 self._commit(index, self._back(fronts, execution, judge))
                 advance(len(fronts))
                 index += 1
@@ -189,17 +191,27 @@ class _Run:
         return FrontOptions(self.cfg.from_format, "format" in self.cfg.stages,
                             "dedup" in self.cfg.stages, self.cfg.format, self.cfg.dedup)
 
-    def _chunks(self, rows: Iterator[Row | BadRow]) -> Iterator[list[Front]]:
-        fronts = self._fronts(rows)
+    def _chunks(self, fronts: Iterator[Front]) -> Iterator[list[Front]]:
         while chunk := list(itertools.islice(fronts, self.cfg.chunk_size)):
             yield chunk
 
-    def _fronts(self, rows: Iterator[Row | BadRow]) -> Iterator[Front]:
+    @contextlib.contextmanager
+    def _front_source(self) -> Iterator[Callable[[Iterator[Row | BadRow]], Iterator[Front]]]:
+        """rows -> fronts, in this process (1 worker) or in a pool of processes."""
         if self.cfg.workers <= 1:
             stage = FrontStage(self._front_options())
-            yield from (stage.run(r) for r in rows)
+            yield lambda rows: (stage.run(r) for r in rows)
             return
-        yield from _parallel_fronts(rows, self._front_options(), self.cfg.workers)
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        pool = ctx.Pool(self.cfg.workers, initializer=init_worker,
+                        initargs=(self._front_options(),))
+        try:
+            yield lambda rows: _parallel_fronts(pool, rows, self.cfg.workers)
+        finally:
+            pool.terminate()
+            pool.join()
 
     # -- the stateful half, per chunk ----------------------------------------------------
     def _back(self, fronts: list[Front], execution: ExecutionChecker | None,
@@ -212,7 +224,10 @@ class _Run:
                 out.ids.append([f.record_id, f"{f.file}:{f.line}"])
                 if dup is not None:
                     f.reject, f.raw = Verdict.fail("load", dup.code, str(dup)), f.raw or _dump(f)
-            (out.reject(f, self.tally) if f.reject is not None else alive.append(f))
+            if f.reject is not None:
+                out.reject(f)
+            else:
+                alive.append(f)
         if "execution" in self.cfg.stages:
             alive = self._stage(alive, out, self._execute(alive, execution))
         if "semantic" in self.cfg.stages:
@@ -225,11 +240,11 @@ class _Run:
                 verdict = self.dedup.check(f.record_id or "", f.keys)
                 if not verdict.passed:
                     f.reject = verdict
-                    out.reject(f, self.tally)
+                    out.reject(f)
                     out.clusters[verdict.details["duplicate_of"]] = verdict.details["cluster"]
                     continue
                 f.verdicts.append(verdict)
-            out.keep(f, self.tally)
+            out.keep(f)
         return out
 
     def _execute(self, alive: list[Front], execution: ExecutionChecker | None) -> list[Verdict]:
@@ -247,7 +262,7 @@ class _Run:
                 survivors.append(f)
             else:
                 f.reject = v
-                out.reject(f, self.tally)
+                out.reject(f)
         return survivors
 
     def _commit(self, index: int, out: _ChunkOut) -> None:
@@ -300,7 +315,7 @@ class _ChunkOut:
     tally: VerifyTally = field(default_factory=VerifyTally)
     rows: int = 0
 
-    def keep(self, f: Front, tally: VerifyTally) -> None:
+    def keep(self, f: Front) -> None:
         self.rows += 1
         data = f.data()
         data.setdefault("meta", {})["verification"] = {v.stage: v.to_dict() for v in f.verdicts}
@@ -308,7 +323,7 @@ class _ChunkOut:
         self.kept_ids.append(data["id"])
         self.tally.keep(f.file, f.verdicts)
 
-    def reject(self, f: Front, tally: VerifyTally) -> None:
+    def reject(self, f: Front) -> None:
         self.rows += 1
         v = f.reject
         assert v is not None
@@ -344,26 +359,18 @@ def _total_rows(inputs: Iterable[Path]) -> int | None:
     return None if any(c is None for c in counts) else sum(c or 0 for c in counts)
 
 
-def _parallel_fronts(rows: Iterator[Row | BadRow], options: FrontOptions,
+def _parallel_fronts(pool: Any, rows: Iterator[Row | BadRow],
                      workers: int) -> Iterator[Front]:
-    """The per-row half in ``workers`` processes, results in input order, with a bounded
-    number of batches in flight (memory stays flat on any input size)."""
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("fork")
-    pool = ctx.Pool(workers, initializer=init_worker, initargs=(options,))
-    try:
-        pending: deque[Any] = deque()
-        batches = iter(lambda: list(itertools.islice(rows, _BATCH)), [])
-        for batch in batches:
-            pending.append(pool.apply_async(run_batch, (batch,)))
-            if len(pending) >= 2 * workers:
-                yield from pending.popleft().get()
-        while pending:
+    """The per-row half in the pool, results in input order, with a bounded number of
+    batches in flight (memory stays flat on any input size)."""
+    pending: deque[Any] = deque()
+    batches = iter(lambda: list(itertools.islice(rows, _BATCH)), [])
+    for batch in batches:
+        pending.append(pool.apply_async(run_batch, (batch,)))
+        if len(pending) >= 2 * workers:
             yield from pending.popleft().get()
-    finally:
-        pool.terminate()
-        pool.join()
+    while pending:
+        yield from pending.popleft().get()
 
 
 class _Backends:
