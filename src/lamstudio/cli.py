@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "lamstudio.commands.verify",
     "lamstudio.commands.inspect",
     "lamstudio.commands.eval",
+    "lamstudio.commands.quickstart",
 ]
 
 for _name in COMMAND_MODULES:

@@ -1,16 +1,26 @@
-"""Checks every generated record passes before it is kept (APIGen's format stage):
-the record validates as a ``Trajectory``, every call names an offered tool, and every
-argument dict validates against that tool's JSON Schema (formats included)."""
+"""Checks every generated record passes before it is kept: the record validates as a
+``Trajectory``; ``lamstudio.verify``'s format stage passes it (APIGen stage 1: schemas,
+calls fit them, category rules); and, stricter than that stage, argument strings satisfy
+their schema's ``format`` (e.g. ``email``) and the call count fits the category exactly."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from functools import cache
 
 from jsonschema import Draft202012Validator, FormatChecker
 
 from lamstudio.schema import Issue, validate_record
 
 _FORMATS = FormatChecker()
+
+
+@cache
+def _format_stage() -> Any:
+    from lamstudio.verify import FormatChecker as StageChecker
+
+    return StageChecker()  # caches compiled tool schemas across records
 
 
 def argument_issues(tool: dict[str, Any], arguments: dict[str, Any], path: str) -> list[Issue]:
@@ -27,6 +37,9 @@ def record_issues(raw: dict[str, Any]) -> list[Issue]:
     if checked.record is None:
         return issues
     record = checked.record
+    verdict = _format_stage().check(record)
+    if not verdict.passed:
+        issues.append(Issue("error", verdict.code or "format", "", verdict.message, record.id))
     tools = {t.function.name: t.function.model_dump() for t in record.tools}
     category = record.meta.get("category")
     for i, msg in enumerate(record.messages):

@@ -1,0 +1,190 @@
+"""``lamstudio quickstart``: generate data -> tokenizer -> tiny Llama -> train -> evaluate
+-> report, offline, on the CPU. Each stage is one small function over ``QuickstartConfig``.
+
+Outputs under ``out_dir``: ``data/`` (train / heldout / rejects JSONL), ``tokenizer/``,
+``run/`` (the trainer's run directory; the trained model in ``run/final``),
+``train_log.jsonl`` (step, loss, lr, seconds), ``predictions.jsonl``, ``metrics.json`` and
+``report.html``. The last two are written atomically and last: a run interrupted earlier
+leaves no complete-looking report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lamstudio.io import JsonlWriter, atomic_path
+from lamstudio.quickstart._config import QuickstartConfig
+from lamstudio.quickstart._metrics import summarize
+from lamstudio.quickstart._predict import predict
+from lamstudio.quickstart._report import write_report
+from lamstudio.quickstart._tokenizer import build_tokenizer, quickstart_template
+
+MARKER = ".lamstudio-quickstart"
+
+
+class QuickstartError(RuntimeError):
+    """A quickstart that cannot run (e.g. the output directory belongs to something else)."""
+
+
+@dataclass
+class QuickstartResult:
+    out_dir: Path
+    metrics: dict[str, Any]
+    summary: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def prepare_out_dir(out: Path) -> None:
+    """Reuse a previous quickstart's directory; never delete anything else."""
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise QuickstartError(f"{out} exists and was not made by the quickstart; "
+                                  "choose another --out-dir")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("made by lamstudio quickstart; rerunning replaces it\n")
+
+
+class Stages:
+    """Times each stage and tells ``on_stage`` when one starts and ends."""
+
+    def __init__(self, on_stage: Callable[[str, float | None], None] | None) -> None:
+        self.timings: dict[str, float] = {}
+        self.on_stage = on_stage or (lambda name, seconds: None)
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        self.on_stage(name, None)
+        t0 = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - t0, 2)
+        self.on_stage(name, self.timings[name])
+
+
+def _train_callbacks(cfg: QuickstartConfig, log: list[dict[str, Any]],
+                     stop: dict[str, Any]) -> list[Any]:
+    """Record every logged loss; stop (and say so) when the time cap is reached."""
+    from transformers import TrainerCallback
+
+    t0 = time.perf_counter()
+
+    class Record(TrainerCallback):
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None,
+                   **kw: Any) -> None:
+            if logs and "loss" in logs:
+                log.append({"step": state.global_step, "loss": logs["loss"],
+                            "lr": logs.get("learning_rate"),
+                            "seconds": round(time.perf_counter() - t0, 1)})
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            cap = cfg.max_train_minutes
+            if cap is not None and time.perf_counter() - t0 > 60 * cap:
+                stop.update(step=state.global_step, planned=state.max_steps)
+                control.should_training_stop = True
+                control.should_log = True
+
+    return [Record()]
+
+
+def _train(cfg: QuickstartConfig, out: Path, model_dir: Path, template_path: Path,
+           log: list[dict[str, Any]], stop: dict[str, Any]) -> Any:
+    from lamstudio.train import (
+        DataConfig,
+        ModelConfig,
+        OptimConfig,
+        SourceConfig,
+        TrainConfig,
+        train,
+    )
+
+    tc = TrainConfig(
+        run_dir=str(out / "run"), seed=cfg.seed,
+        model=ModelConfig(name_or_path=str(model_dir), dtype="float32"),
+        data=DataConfig(sources=[SourceConfig(path=str(out / "data" / "train.jsonl"))],
+                        max_len=cfg.max_len, packing=True, template=str(template_path)),
+        train=OptimConfig(mode="full", max_steps=cfg.steps, batch_size=cfg.batch_size,
+                          lr=cfg.lr, warmup_ratio=cfg.warmup_ratio,
+                          weight_decay=cfg.weight_decay, scheduler="cosine",
+                          logging_steps=5, save_steps=cfg.steps + 1, save_total_limit=1,
+                          threads=cfg.threads, report_to=[]))
+    return train(tc, callbacks=_train_callbacks(cfg, log, stop))
+
+
+def run_quickstart(cfg: QuickstartConfig,
+                   on_stage: Callable[[str, float | None], None] | None = None,
+                   on_eval: Callable[[int], None] | None = None) -> QuickstartResult:
+    """The whole quickstart. ``on_stage(name, seconds)``: stage start (None) / end."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+
+    from lamstudio.render import Renderer
+    from lamstudio.schema import Trajectory
+    from lamstudio.synth import write_quickstart_data
+    from lamstudio.train import build_model, count_params
+
+    torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out_dir)
+    prepare_out_dir(out)
+    stages = Stages(on_stage)
+    with stages("data"):
+        data = write_quickstart_data(out / "data", cfg.n_train, cfg.n_heldout, cfg.seed)
+    template = quickstart_template()
+    template_path = out / "chat_template.jinja"
+    template_path.write_text(template, encoding="utf-8")
+    with stages("tokenizer"):
+        tok = build_tokenizer(data.train, cfg.vocab_size, out / "tokenizer", template)
+    with stages("model"):
+        model = build_model(cfg.shape(), tok, out / "init", seed=cfg.seed)
+        n_params = count_params(model)
+        del model
+    log: list[dict[str, Any]] = []
+    stop: dict[str, Any] = {}
+    with stages("train"):
+        result = _train(cfg, out, out / "init", template_path, log, stop)
+    with JsonlWriter(out / "train_log.jsonl") as w:
+        for row in log:
+            w.write(row)
+    with stages("evaluate"):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        model = AutoModelForCausalLM.from_pretrained(str(result.final_dir))
+        renderer = Renderer(AutoTokenizer.from_pretrained(str(out / "tokenizer")),
+                            template=template)
+        heldout = [Trajectory.model_validate(json.loads(line))
+                   for line in data.heldout.read_text(encoding="utf-8").splitlines()]
+        rows = predict(model, renderer, heldout, max_new_tokens=cfg.max_new_tokens,
+                       batch_size=cfg.eval_batch_size, on_batch=on_eval)
+    with JsonlWriter(out / "predictions.jsonl") as w:
+        for row in rows:
+            w.write(row)
+    metrics = summarize(rows)
+    summary = {
+        "metrics": metrics,
+        "run": {
+            "steps_planned": cfg.steps, "steps_done": result.steps,
+            "stopped_early": (f"time cap {cfg.max_train_minutes} min reached at step "
+                              f"{stop['step']}") if stop else "no",
+            "parameters": n_params, "vocab": len(tok),
+            "train_records": data.tally.files.get("train", 0),
+            "heldout_records": data.tally.files.get("heldout", 0),
+            "rejected_records": data.tally.rejected,
+            "train_tokens": result.metrics.get("train_tokens"),
+            "train_tokens_per_s": result.metrics.get("train_tokens_per_s"),
+            "seconds_per_stage": stages.timings,
+            "threads": cfg.threads, "config": cfg.to_dict(),
+        },
+    }
+    steps = [r["step"] for r in log]
+    losses = [r["loss"] for r in log]
+    with atomic_path(out / "metrics.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    write_report(out / "report.html", summary, rows, steps, losses)
+    return QuickstartResult(out, metrics, summary, stages.timings)
