@@ -49,3 +49,13 @@ def test_threshold_is_respected():
         check(d, "1", q1)
     assert check(strict, "2", q2).passed
     assert check(loose, "2", q2).code == "near_duplicate"
+
+
+def test_near_duplicates_must_call_the_same_functions():
+    d = Deduplicator(DedupOptions(threshold=0.8))
+    q = "who won the football world cup in the year two thousand and ten in south africa"
+    assert check(d, "no-call", q, []).passed
+    assert check(d, "call", q + " please", [call("search", {"q": "world cup 2010"})]).passed, \
+        "asked with a fitting tool it is another example (relevance vs irrelevance)"
+    v = check(d, "call-2", "please " + q, [call("search", {"q": "2010 world cup"})])
+    assert v.code == "near_duplicate" and v.details["duplicate_of"] == "call"

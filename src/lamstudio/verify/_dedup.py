@@ -5,9 +5,11 @@ kept record's id) and the cluster id.
 
 The query of a record is its user messages joined; normalisation casefolds, turns
 punctuation into spaces and collapses whitespace, so "What's the weather?" and
-"whats the  weather" agree. Near-duplicates are judged on the query alone (calls may
-differ): LSH proposes candidates and the MinHash estimate of Jaccard similarity must reach
-the threshold before a record is called a duplicate.
+"whats the  weather" agree. Near-duplicates are judged on the query among records that call the
+same functions (argument values may differ): the same question asked with and without a
+fitting tool (BFCL's relevance / irrelevance pairs) is two examples, not one. LSH proposes
+candidates and the MinHash estimate of Jaccard similarity must reach the threshold before a
+record is called a duplicate.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class DedupKeys:
 
     exact: str
     signature: np.ndarray | None  # MinHash hash values (uint32), None for an empty query
+    group: str = ""               # the functions called, sorted: near-dups share it
 
 
 def normalize_query(text: str) -> str:
@@ -94,7 +97,7 @@ def dedup_keys(t: Trajectory, options: DedupOptions | None = None) -> DedupKeys:
     exact = hashlib.blake2b(f"{norm}\x1f{canonical_calls(t)}".encode(),
                             digest_size=16).hexdigest()
     sig = signature(shingles(norm, opts.shingle), opts.num_perm) if opts.near else None
-    return DedupKeys(exact, sig)
+    return DedupKeys(exact, sig, json.dumps(sorted(c.name for c in t.calls())))
 
 
 @dataclass
@@ -107,8 +110,10 @@ class Deduplicator:
     def __post_init__(self) -> None:
         from datasketch import MinHashLSH
 
+        probe = MinHashLSH(threshold=self.options.threshold, num_perm=self.options.num_perm)
+        self._params = (probe.b, probe.r)  # computed once: choosing (b, r) integrates
         self._exact: dict[str, str] = {}
-        self._lsh = MinHashLSH(threshold=self.options.threshold, num_perm=self.options.num_perm)
+        self._lsh: dict[str, MinHashLSH] = {}  # one index per group of called functions
         self._sigs: dict[str, np.ndarray] = {}
         self._order: dict[str, int] = {}
         self.clusters: dict[str, str] = {}  # kept id -> cluster id (only when it has dups)
@@ -117,7 +122,7 @@ class Deduplicator:
         first = self._exact.get(keys.exact)
         code = "exact_duplicate"
         if first is None and self.options.near and keys.signature is not None:
-            first, code = self._near(keys.signature), "near_duplicate"
+            first, code = self._near(keys), "near_duplicate"
         if first is not None:
             cluster = self.cluster_of(first)
             what = "the same query and calls as" if code == "exact_duplicate" \
@@ -132,8 +137,14 @@ class Deduplicator:
         self._exact.setdefault(keys.exact, record_id)
         self._order.setdefault(record_id, len(self._order))
         if keys.signature is not None and record_id not in self._sigs:
+            from datasketch import MinHashLSH
+
             self._sigs[record_id] = keys.signature
-            self._lsh.insert(record_id, self._minhash(keys.signature))
+            lsh = self._lsh.get(keys.group)
+            if lsh is None:
+                lsh = self._lsh[keys.group] = MinHashLSH(num_perm=self.options.num_perm,
+                                                         params=self._params)
+            lsh.insert(record_id, self._minhash(keys.signature))
 
     def cluster_of(self, kept_id: str) -> str:
         cluster = self.clusters.get(kept_id)
@@ -141,9 +152,12 @@ class Deduplicator:
             cluster = self.clusters[kept_id] = f"dup-{len(self.clusters) + 1:06d}"
         return cluster
 
-    def _near(self, sig: np.ndarray) -> str | None:
+    def _near(self, keys: DedupKeys) -> str | None:
+        lsh, sig = self._lsh.get(keys.group), keys.signature
+        if lsh is None or sig is None:
+            return None
         best: str | None = None
-        for cand in self._lsh.query(self._minhash(sig)):
+        for cand in lsh.query(self._minhash(sig)):
             if float(np.mean(self._sigs[cand] == sig)) >= self.options.threshold and (
                     best is None or self._order[cand] < self._order[best]):
                 best = cand
