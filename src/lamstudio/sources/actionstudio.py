@@ -1,4 +1,4 @@
-"""ActionStudio unified format 2.0: unique_trajectory_id, task_instruction, tools, conversation.
+"""ActionStudio unified 2.0: task_instruction, tools, conversation.
 
 Row shape (ActionStudio ships each source as ``<name>/train/train.json``, a JSON array of
 these; JSON Lines work the same)::

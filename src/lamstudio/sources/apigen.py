@@ -1,4 +1,4 @@
-"""APIGen / xLAM rows (xlam-function-calling-60k): query, plus tools and answers as JSON strings.
+"""APIGen / xLAM rows: query, tools and answers as JSON strings.
 
 Row shape (Salesforce/xlam-function-calling-60k; xlam-irrelevance-7.5k is the same with
 ``answers`` = ``"[]"``)::
@@ -36,7 +36,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from functools import lru_cache
 from typing import Any
 
 from lamstudio.io import Reject
@@ -59,12 +58,12 @@ def from_row(row: dict[str, Any]) -> dict[str, Any]:
     query = require(row, "query", str)
     raw_tools = want(parse_json_field(row, "tools", "bad_tools_json"), list, "tools",
                      "a list of tools")
-    answers = parse_json_field(row, "answers", "bad_answers_json")
-    calls = [parse_call(a, f"answers[{k}]")
-             for k, a in enumerate(want(answers, list, "answers", "a list of calls"))]
+    answers = want(parse_json_field(row, "answers", "bad_answers_json"), list, "answers",
+                   "a list of calls")
+    calls = [_answer(a, k) for k, a in enumerate(answers)]
     tools, types = [], {}
     for i, tool in enumerate(raw_tools):
-        spec, tool_types = _tool(tool, f"tools[{i}]")
+        spec, tool_types = _tool(tool, i)
         tools.append(spec)
         if tool_types is not None:
             types[spec["function"]["name"]] = tool_types
@@ -76,6 +75,14 @@ def from_row(row: dict[str, Any]) -> dict[str, Any]:
             "messages": [{"role": "user", "content": query},
                          {"role": "assistant", "content": None, "tool_calls": calls or None}],
             "meta": meta}
+
+
+def _answer(a: Any, k: int) -> dict[str, Any]:
+    if type(a) is dict and type(a.get("name")) is str and a["name"]:  # the common case
+        args = a["arguments"] if "arguments" in a else a.get("parameters")
+        return {"type": "function",
+                "function": {"name": a["name"], "arguments": {} if args is None else args}}
+    return parse_call(a, f"answers[{k}]")  # names what is wrong
 
 
 def category(n_calls: int, n_tools: int, names: set[str]) -> str:
@@ -92,31 +99,43 @@ def _record_id(rid: Any, source: str) -> Any:
     return rid
 
 
-def _tool(tool: Any, field: str) -> tuple[dict[str, Any], dict[str, str] | None]:
-    """One xLAM tool -> (OpenAI tool spec, {param: original type string} or None)."""
-    want(tool, dict, field, "a tool object")
-    if isinstance(tool.get("function"), dict):  # already OpenAI-shaped
+def _tool(tool: Any, i: int) -> tuple[dict[str, Any], dict[str, str] | None]:
+    """One xLAM tool -> (OpenAI tool spec, {param: original type string} or None).
+
+    The hot loop of an xLAM conversion (~3 tools x ~3 parameters per row): plain dict
+    work and one cached parse per type string; field names are built only for errors."""
+    if type(tool) is not dict:
+        want(tool, dict, f"tools[{i}]", "a tool object")
+    if "function" in tool and isinstance(tool["function"], dict):  # already OpenAI-shaped
         return tool, None
     name = tool.get("name")
-    if not isinstance(name, str) or not name:
-        raise SourceError("missing_field", f"{field}.name: a tool needs a name", f"{field}.name")
+    if type(name) is not str or not name:
+        raise SourceError("missing_field", f"tools[{i}].name: a tool needs a name",
+                          f"tools[{i}].name")
     params = tool.get("parameters") or {}
-    want(params, dict, f"{field}.parameters", "an object")
-    if _is_json_schema(params):
+    if type(params) is not dict:
+        want(params, dict, f"tools[{i}].parameters", "an object")
+    if params.get("type") == "object" and isinstance(params.get("properties"), dict):
         return {"type": "function", "function": tool}, None
     props, required, types = {}, [], {}
     for pname, p in params.items():
-        want(p, dict, f"{field}.parameters.{pname}", "a parameter object")
+        if type(p) is not dict:
+            want(p, dict, f"tools[{i}].parameters.{pname}", "a parameter object")
         type_str = p.get("type")
-        if type_str is not None:
-            want(type_str, str, f"{field}.parameters.{pname}.type", "a type string")
+        if type_str is None:
+            prop, optional = dict(p), False
+        else:
+            if type(type_str) is not str:
+                want(type_str, str, f"tools[{i}].parameters.{pname}.type", "a type string")
             types[pname] = type_str
-        schema, optional = parse_type(type_str or "")
-        prop = {**schema, **{k: v for k, v in p.items() if k != "type"}}
+            schema, optional, nested = _TYPES.get(type_str) or _parse_type_cached(type_str)
+            prop = {**p, **(_copy(schema) if nested else schema)}
+            if "type" not in schema:  # untyped: the type string must not stay as a type
+                del prop["type"]
         props[pname] = prop
         if not optional and "default" not in p:
             required.append(pname)
-    fn = {k: v for k, v in tool.items() if k != "parameters"}
+    fn = dict(tool)
     fn["parameters"] = {"type": "object", "properties": props, "required": required}
     return {"type": "function", "function": fn}, types
 
@@ -139,7 +158,7 @@ def parse_type(type_str: str) -> tuple[dict[str, Any], bool]:
     """``"List[int], optional"`` -> (``{"type": "array", "items": {"type": "integer"}}``, True).
 
     The returned dict is a fresh copy (callers put it into records)."""
-    schema, optional = _parse_type_cached(type_str)
+    schema, optional, _ = _parse_type_cached(type_str)
     return _copy(schema), optional
 
 
@@ -154,15 +173,25 @@ def _copy(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@lru_cache(maxsize=4096)  # xLAM reuses a few hundred distinct type strings
-def _parse_type_cached(type_str: str) -> tuple[dict[str, Any], bool]:
+_TYPES: dict[str, tuple[dict[str, Any], bool, bool]] = {}  # xLAM has a few hundred
+
+
+def _parse_type_cached(type_str: str) -> tuple[dict[str, Any], bool, bool]:
+    """(schema, optional, nested): ``nested`` says a shallow copy would share inner parts."""
+    if type_str in _TYPES:
+        return _TYPES[type_str]
     parts = _split_top(type_str)
     base, modifiers = (parts[0] if parts else ""), [p.strip().lower() for p in parts[1:]]
     optional = any(m.startswith(("optional", "default")) for m in modifiers)
     m = _TYPE_RE.match(base)
     if m and m.group(1).lower().rsplit(".", 1)[-1] == "optional":
         optional = True
-    return _schema(base), optional
+    schema = _schema(base)
+    nested = any(isinstance(v, (dict, list)) for v in schema.values())
+    if len(_TYPES) < 10_000:  # type strings are few; a hostile file must not grow this
+        _TYPES[type_str] = (schema, optional, nested)
+    return schema, optional, nested
+
 
 
 def _split_top(text: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""OpenAI chat-completions rows: messages (+ tools), tool_calls with JSON-string arguments.
+"""OpenAI chat rows: messages, tools, tool_calls with JSON arguments.
 
 Row shape (one JSON object per line; what OpenAI fine-tuning files and most chat datasets
 use)::

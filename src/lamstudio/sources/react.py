@@ -1,4 +1,4 @@
-"""ReAct text (LangChain / FireAct / AgentOhana): Thought, Action, Observation, Final Answer.
+"""ReAct text: Thought / Action / Observation / Final Answer blocks.
 
 Row shape (lamstudio's choice; ReAct data has no single standard row)::
 

@@ -1,4 +1,4 @@
-"""ShareGPT (LLaMA-Factory, APIGen-MT-5k): conversations of human/gpt/function_call/observation.
+"""ShareGPT (LLaMA-Factory, APIGen-MT-5k) conversations with tools.
 
 Row shape::
 
