@@ -83,6 +83,11 @@ def test_renderer_picks_model_template_only_when_it_renders_tools(tokenizer, her
     with pytest.raises(ValueError, match="no chat template that renders tools"):
         Renderer(tokenizer, use_model_template=True)
     assert Renderer(tokenizer, template=HERMES_TEMPLATE).template_name == "custom"
+    tokenizer.chat_template = DEFAULT_TEMPLATE  # what a tokenizer trained by lamstudio ships
+    try:
+        assert Renderer(tokenizer).template_name == "default"
+    finally:
+        tokenizer.chat_template = None
 
 
 def test_default_special_tokens_are_single_tokens(tokenizer):

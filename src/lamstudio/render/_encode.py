@@ -209,7 +209,9 @@ def _choose_template(tokenizer: Any, template: str | None,
     if use_model_template and not usable:
         raise ValueError("the tokenizer has no chat template that renders tools and tool "
                          "calls; use the lamstudio default template instead")
-    return (own, "model") if usable else (DEFAULT_TEMPLATE, "default")
+    if usable and own != DEFAULT_TEMPLATE:
+        return own, "model"
+    return DEFAULT_TEMPLATE, "default"  # also when the model ships lamstudio's template
 
 
 def _label(t: Trajectory, ids: list[int], offsets: list[tuple[int, int]],
