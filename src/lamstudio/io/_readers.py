@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 _CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
@@ -26,14 +28,14 @@ class InputError(Exception):
     """The input as a whole cannot be read (missing, binary, not JSON at all)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     file: str
     line: int
     value: Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BadRow:
     file: str
     line: int
@@ -114,20 +116,32 @@ def _read_jsonl(fh: IO[bytes], name: str, max_line_bytes: int) -> Iterator[Row |
             continue
         if line_no == 1:
             raw = raw.removeprefix(_BOM)
-        text_bytes = raw.rstrip(b"\r\n").strip()
+        try:
+            # orjson parses bytes directly (no decode copy) and validates UTF-8.
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            yield Row(name, line_no, value)
+            continue
+        text_bytes = raw.strip()
         if not text_bytes:  # blank lines are not rows
             continue
-        try:
-            text = text_bytes.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield BadRow(name, line_no, "bad_encoding", f"not UTF-8 at byte {exc.start}",
-                         text_bytes[:200].decode("utf-8", "replace"))
-            continue
-        try:
-            yield Row(name, line_no, json.loads(text))
-        except json.JSONDecodeError as exc:
-            yield BadRow(name, line_no, "bad_json",
-                         f"invalid JSON: {exc.msg} at column {exc.colno}", text[:2000])
+        yield _slow_parse(text_bytes, name, line_no)
+
+
+def _slow_parse(text_bytes: bytes, name: str, line_no: int) -> Row | BadRow:
+    """The rare path: json accepts what orjson refuses (NaN, huge ints), or the row is bad."""
+    try:
+        text = text_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return BadRow(name, line_no, "bad_encoding", f"not UTF-8 at byte {exc.start}",
+                      text_bytes[:200].decode("utf-8", "replace"))
+    try:
+        return Row(name, line_no, json.loads(text))
+    except json.JSONDecodeError as exc:
+        return BadRow(name, line_no, "bad_json",
+                      f"invalid JSON: {exc.msg} at column {exc.colno}", text[:2000])
 
 
 def _skip_rest_of_line(fh: IO[bytes]) -> int:

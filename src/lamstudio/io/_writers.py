@@ -57,6 +57,13 @@ class JsonlWriter:
         self._fh.write("\n")
         self.count += 1
 
+    def write_json(self, line: str) -> None:
+        """Write one already-serialised JSON value (no newline inside)."""
+        assert self._fh is not None, "use JsonlWriter as a context manager"
+        self._fh.write(line)
+        self._fh.write("\n")
+        self.count += 1
+
     def __exit__(self, *exc: Any) -> bool | None:
         assert self._fh is not None
         if exc[0] is None:

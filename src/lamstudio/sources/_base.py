@@ -8,11 +8,14 @@ reason code for rows it cannot map.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from lamstudio.io import BadRow, JsonlWriter, Reject, Row, read_rows
 from lamstudio.schema import IdRegistry, Issue, Trajectory, validate_record
@@ -34,6 +37,7 @@ class Result:
     reject: Reject | None = None
     warnings: list[Issue] = field(default_factory=list)
     file: str = ""
+    line: int = 0
 
 
 FromRow = Callable[[dict[str, Any]], dict[str, Any]]
@@ -77,7 +81,7 @@ def _convert_one(row: Row, from_row: FromRow, stage: str, ids: IdRegistry) -> Re
     dup = ids.claim(checked.record.id, f"{row.file}:{row.line}")
     if dup is not None:
         return reject(dup.code, str(dup), dup.path, dup.record_id)
-    return Result(checked.record, warnings=checked.warnings, file=row.file)
+    return Result(checked.record, warnings=checked.warnings, file=row.file, line=row.line)
 
 
 def load_with(path: str | os.PathLike[str], from_row: FromRow,
@@ -115,14 +119,16 @@ def require(row: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any
 
 def parse_json_field(row: dict[str, Any], key: str, code: str) -> Any:
     """Fields such as xLAM's ``tools``/``answers`` hold JSON *strings*; parse them."""
-    import json
-
     value = row.get(key)
     if value is None:
         raise SourceError("missing_field", f"{key}: required field is missing", key)
     if not isinstance(value, str):
         return value
     try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        pass
+    try:  # json accepts a few things orjson refuses (NaN, huge ints)
         return json.loads(value)
     except json.JSONDecodeError as exc:
         raise SourceError(code, f"{key}: string is not valid JSON ({exc.msg})", key) from exc

@@ -6,25 +6,38 @@ import os
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from lamstudio.io import (
     DEFAULT_MAX_LINE_BYTES,
     InputError,
     JsonlWriter,
     ParquetWriter,
+    Reject,
     RejectWriter,
     Tally,
     count_lines,
     read_rows,
 )
-from lamstudio.schema import IdRegistry, arrow_schema, to_arrow_row
-from lamstudio.sources import convert_rows, get_format
+from lamstudio.schema import IdRegistry, Trajectory, arrow_schema, to_arrow_row
+from lamstudio.sources import SourceError, convert_rows, get_format
 
 
 def default_rejects_path(output: str | os.PathLike[str]) -> Path:
     out = Path(output)
     stem = out.name.split(".")[0]
     return out.with_name(f"{stem}.rejects.jsonl")
+
+
+def _record_writer(w: Any, parquet: bool, to_format: str,
+                   writer_fmt: ModuleType) -> Callable[[Trajectory], None]:
+    if parquet:
+        return lambda t: w.write(to_arrow_row(t))
+    if to_format == "lamstudio":
+        # pydantic's own serialiser: ~4x faster than model_dump + json.dumps, same JSON.
+        return lambda t: w.write_json(t.model_dump_json(exclude_none=True))
+    return lambda t: w.write(writer_fmt.to_row(t))
 
 
 def convert(inputs: Sequence[str | os.PathLike[str]], from_format: str,
@@ -51,13 +64,20 @@ def convert(inputs: Sequence[str | os.PathLike[str]], from_format: str,
     tally, ids = Tally("convert"), IdRegistry()
     sink = ParquetWriter(out, arrow_schema()) if parquet else JsonlWriter(out)
     with sink as w, RejectWriter(rejects or default_rejects_path(out)) as rw:
+        write = _record_writer(w, parquet, to_format, writer_fmt)
         for path in inputs:
             tick = progress(count_lines(path)) if progress else (lambda: None)
             rows = iter_raw(str(path))
             for res in convert_rows(rows, reader.from_row, ids=ids):
                 tick()
                 if res.record is not None:
-                    w.write(to_arrow_row(res.record) if parquet else writer_fmt.to_row(res.record))
+                    try:
+                        write(res.record)
+                    except SourceError as exc:  # the target format cannot hold it
+                        rw.write(Reject(res.file, res.line, exc.code, exc.message, exc.field,
+                                        res.record.id, stage="export"))
+                        tally.reject(exc.code, res.file)
+                        continue
                     tally.keep(res.file)
                     for issue in res.warnings:
                         tally.warn(issue.code)
