@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 import typer
 
@@ -28,8 +29,19 @@ for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
+_EVAL_SUBCOMMANDS = {"run", "score", "compare"}
+
+
+def _eval_shorthand(argv: list[str]) -> list[str]:
+    """``lamstudio eval --model M --suite S`` means ``lamstudio eval run ...``."""
+    if len(argv) > 1 and argv[0] == "eval" and argv[1] not in _EVAL_SUBCOMMANDS \
+            and argv[1] not in ("--help", "-h"):
+        return ["eval", "run", *argv[1:]]
+    return argv
+
+
 def main() -> None:
-    app()
+    app(args=_eval_shorthand(sys.argv[1:]), prog_name="lamstudio")
 
 
 if __name__ == "__main__":
