@@ -142,3 +142,12 @@ def test_over_long_line_limit_is_an_option(tmp_path):
 
 def test_input_error_type_is_public():
     assert issubclass(InputError, Exception)
+
+
+def test_arrow_style_row_with_broken_tools_string_is_rejected(tmp_path):
+    src = tmp_path / "in.jsonl"
+    row = json.loads(good(0))
+    row["tools"] = '[{"type": "function", '
+    src.write_text(json.dumps(row) + "\n")
+    tally = convert([src], "lamstudio", tmp_path / "o.jsonl")
+    assert tally.reasons == {"bad_tools_json": 1}

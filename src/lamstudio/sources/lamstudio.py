@@ -11,14 +11,18 @@ from typing import Any
 
 from lamstudio.io import Reject
 from lamstudio.schema import Trajectory, from_arrow_row
-from lamstudio.sources._base import dump_with, load_with
+from lamstudio.sources._base import dump_with, load_with, parse_json_field
 
 NAME = "lamstudio"
 
 
 def from_row(row: dict[str, Any]) -> dict[str, Any]:
     if isinstance(row.get("tools"), str) or isinstance(row.get("meta"), str):
-        return from_arrow_row(row)  # a Parquet / datasets row
+        # a Parquet / datasets row: JSON-string fields
+        for key, code in (("tools", "bad_tools_json"), ("meta", "bad_meta_json")):
+            if isinstance(row.get(key), str):
+                row = {**row, key: parse_json_field(row, key, code)}
+        return from_arrow_row(row)
     return row
 
 
