@@ -20,11 +20,15 @@ def judge(srv, k=1, **kw):
 
 
 def test_single_judge_pass_and_fail():
-    with ScriptedServer([Reply(PASS), Reply(FAIL)]) as srv:
-        v1, v2 = judge(srv).judge_many([traj(rid="a"), traj(rid="b")])
+    # Requests run concurrently: the server answers by content, not by arrival order.
+    def script(body):
+        return Reply(FAIL if "Oslo" in body["messages"][1]["content"] else PASS)
+
+    with ScriptedServer(script) as srv:
+        v1, v2 = judge(srv).judge_many([traj(rid="a"), traj(rid="b", query="Weather in Oslo?")])
     assert v1.passed and v1.stage == "semantic"
     assert not v2.passed and v2.code == "judge_fail" and "invented" in v2.message
-    prompt = srv.requests[0]["messages"]
+    prompt = next(r["messages"] for r in srv.requests if "Paris" in r["messages"][1]["content"])
     assert prompt[0]["role"] == "system" and "Weather in Paris?" in prompt[1]["content"]
     assert srv.requests[0]["temperature"] == 0.0
 
