@@ -16,11 +16,12 @@ import importlib.util
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lamstudio.train._config import TrainConfig
+from lamstudio.train._config import TrainConfig, check_config
 from lamstudio.train._data import (
     Corpus,
     holdout,
@@ -45,6 +46,8 @@ class RunResult:
     steps: int
     is_main: bool
     metrics: dict[str, Any] = field(default_factory=dict)
+    # Real (non-pad) tokens of every optimizer step, all ranks together.
+    step_tokens: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -362,8 +365,12 @@ def _quiet() -> None:
     hf_logging.disable_progress_bar()
 
 
-def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
-    """Run one training job as described by ``cfg`` (one process of a launch, or alone)."""
+def train(cfg: TrainConfig, resume: bool = False, callbacks: Sequence[Any] = ()) -> RunResult:
+    """Run one training job as described by ``cfg`` (one process of a launch, or alone).
+
+    ``callbacks``: extra ``transformers.TrainerCallback`` objects (early stopping, probes).
+    """
+    check_config(cfg)  # a TrainConfig built in code skips load_config's checks otherwise
     _quiet()
     dist = dist_env()
     cuda = preflight(cfg)
@@ -403,6 +410,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     progress_callback(trainer, meter, is_main)
     if "tensorboard" in t.report_to and is_main:
         trainer.add_callback(_tensorboard(run_dir / "tb"))
+    for cb in callbacks:
+        trainer.add_callback(cb)
     out = trainer.train(resume_from_checkpoint=ckpt)
     metrics = dict(out.metrics)
     if eval_rows:
@@ -412,7 +421,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     final = run_dir / "final"
     trainer.save_model(str(final))
     _write_reports(run_dir, plan, corpus, trainer.state.global_step, dist, metrics)
-    return RunResult(run_dir, final, trainer.state.global_step, is_main, metrics)
+    return RunResult(run_dir, final, trainer.state.global_step, is_main, metrics,
+                     meter.step_tokens)
 
 
 def _write_reports(run_dir: Path, plan: Any, corpus: Corpus, steps: int, dist: Dist,
