@@ -43,3 +43,15 @@ def test_tally_balances():
     t.reject("bad_json", "f")
     t.warn("undefined_tool")
     assert t.balanced and t.to_dict()["rejected_by_reason"] == {"bad_json": 1}
+
+
+def test_outputs_get_normal_file_modes(tmp_path):
+    import os
+    import stat
+
+    with JsonlWriter(tmp_path / "x.jsonl") as w:
+        w.write({"a": 1})
+    mask = os.umask(0)
+    os.umask(mask)
+    mode = stat.S_IMODE((tmp_path / "x.jsonl").stat().st_mode)
+    assert mode == 0o666 & ~mask
