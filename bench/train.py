@@ -207,11 +207,11 @@ def run_trl(assets: dict[str, Any], out: Path, args: argparse.Namespace,
 RUNS = {
     "lamstudio packed": lambda a, o, x: run_lamstudio(a, o, x, packing=True),
     "lamstudio padded": lambda a, o, x: run_lamstudio(a, o, x, packing=False),
-    "TRL packed (bfd, padding-free)": lambda a, o, x: run_trl(a, o, x, packing=True),
-    "TRL default (padded, bf16, ckpt)": lambda a, o, x: run_trl(a, o, x, packing=False,
+    "TRL packed (bfd padding-free)": lambda a, o, x: run_trl(a, o, x, packing=True),
+    "TRL default (padded bf16 ckpt)": lambda a, o, x: run_trl(a, o, x, packing=False,
                                                                 defaults=True),
 }
-BASELINE = "TRL packed (bfd, padding-free)"
+BASELINE = "TRL packed (bfd padding-free)"
 
 
 def main() -> None:
@@ -222,6 +222,8 @@ def main() -> None:
     ap.add_argument("--max-len", type=int, default=512)
     ap.add_argument("--records", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--runs", default=",".join(RUNS),
+                    help="comma-separated subset of: " + ", ".join(RUNS))
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
 
@@ -236,8 +238,11 @@ def main() -> None:
         print(f"tiny model: {assets['params'] / 1e6:.2f}M params, vocab {assets['vocab']}; "
               f"{len(lens)} records, tokens median {lens[len(lens) // 2]}, max {lens[-1]}; "
               f"setup {time.perf_counter() - t0:.0f}s")
-        pooled: dict[str, list[tuple[int, float]]] = {name: [] for name in RUNS}
-        names = list(RUNS)
+        names = [n.strip() for n in args.runs.split(",") if n.strip()]
+        unknown = [n for n in names if n not in RUNS]
+        if unknown or BASELINE not in names:
+            ap.error(f"--runs: unknown {unknown} (the baseline {BASELINE!r} is required)")
+        pooled: dict[str, list[tuple[int, float]]] = {name: [] for name in names}
         for rnd in range(args.rounds):
             for name in names[rnd % len(names):] + names[: rnd % len(names)]:
                 t1 = time.perf_counter()

@@ -74,3 +74,15 @@ def test_missing_or_broken_file(tmp_path: Path) -> None:
 def test_shipped_recipes_load(name: str) -> None:
     cfg = load_config(RECIPES / name)
     assert cfg.data.sources and cfg.model.name_or_path
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("ddp.yaml", "MULTI_GPU"), ("fsdp.yaml", "FSDP"),
+    ("deepspeed_zero2.yaml", "DEEPSPEED"), ("deepspeed_zero3.yaml", "DEEPSPEED")])
+def test_shipped_accelerate_configs_parse(name: str, kind: str) -> None:
+    import yaml
+
+    cfg = yaml.safe_load((RECIPES / "accelerate" / name).read_text())
+    assert cfg["distributed_type"] == kind and cfg["num_processes"] >= 1
+    if kind == "DEEPSPEED":
+        assert cfg["deepspeed_config"]["zero_stage"] == int(name[-6])
