@@ -22,8 +22,8 @@ The machine is shared and noisy: ``--rounds N`` repeats the four runs in a rotat
 pools the per-step rates of all rounds before taking the median. One thread by default: on
 this 2-core machine shared with other jobs, 2 OpenMP threads measured 12-16 s per step against
 1.7 s with 1 thread (threads spin at barriers while the other core is taken); on a quiet
-machine use ``--threads 2``. The default run (~5 min here) is dominated by "TRL default",
-whose bf16 autocast is ~10x slower on a CPU without bf16 units.
+machine use ``--threads 2``. The default run (~4.5 min here) is dominated by "TRL default",
+whose bf16 autocast + gradient checkpointing ran 14x slower than TRL in fp32 on this CPU.
 
 Throughput counts real tokens only (no padding): for lamstudio from the data plan, for TRL
 from ``num_input_tokens_seen`` in ``non_padding`` mode. Per-step times are taken at
