@@ -33,9 +33,13 @@ def test_train_and_export_commands(assets: dict[str, Path], tmp_path: Path) -> N
     path = tmp_path / "r.yaml"
     path.write_text(yaml.safe_dump(recipe(assets, tmp_path / "run")))
     res = runner.invoke(app, ["train", str(path), "--set", "train.max_steps=2",
-                              "--set", "train.mode=full"])
+                              "--set", "train.mode=full", "--set",
+                              "train.gradient_checkpointing=true", "--set",
+                              f"data.eval_file={assets['convert']}", "--set", "data.max_eval=8"])
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "run" / "run.json").read_text())["mode"] == "full"
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["eval_loss"] > 0  # the separate eval file was evaluated
     res = runner.invoke(app, ["export", str(tmp_path / "run"), "-o", str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "out" / "model.safetensors").is_file()
