@@ -66,7 +66,7 @@ def load_corpus(sources: Sequence[SourceConfig], renderer: Any, cfg: DataConfig,
                 rejects_path: Path | None) -> Corpus:
     """Read, validate and encode every source; bad rows and unusable examples are rejected
     with a reason (written to ``rejects_path``) and counted: read = kept + rejected."""
-    from lamstudio.sources import FORMATS, get_format
+    from lamstudio.sources import FORMATS
 
     names = [source_name(s) for s in sources]
     if len(set(names)) != len(names):
@@ -77,37 +77,69 @@ def load_corpus(sources: Sequence[SourceConfig], renderer: Any, cfg: DataConfig,
             if src.format not in FORMATS:
                 raise TrainError(f"data.sources.{i}.format: unknown format {src.format!r}; "
                                  f"choose one of: {', '.join(FORMATS)}")
-            bad: list[Reject] = []
             try:
-                records = list(get_format(src.format).load(src.path, on_reject=bad.append))
+                records = _read_source(src, corpus.tally, rejects)
             except InputError as exc:
                 raise TrainError(f"data.sources.{i}: {exc}") from None
-            for r in bad:
-                corpus.tally.reject(r.code, src.path)
-                rejects.write(r)
             corpus.examples.append(
                 _encode_all(i, names[i], src.path, records, renderer, cfg, corpus.tally, rejects))
     return corpus
 
 
-def _encode_all(i: int, name: str, path: str, records: list[Any], renderer: Any,
-                cfg: DataConfig, tally: Tally, rejects: RejectWriter) -> list[Example]:
-    from lamstudio.render import RenderError
+def _read_source(src: SourceConfig, tally: Tally,
+                 rejects: RejectWriter) -> list[tuple[int, Any]]:
+    """``(line, record)`` of every valid row (the line is for the rejects of later checks)."""
+    from lamstudio.io import read_rows
+    from lamstudio.schema import IdRegistry
+    from lamstudio.sources import convert_rows, get_format
 
+    fmt = get_format(src.format)
+    rows = fmt.iter_raw(src.path) if hasattr(fmt, "iter_raw") else read_rows(src.path)
+    ids = IdRegistry()
+    out = []
+    for row in rows:
+        (res,) = convert_rows([row], fmt.from_row, stage="train", ids=ids)
+        if res.record is not None:
+            out.append((row.line, res.record))
+        elif res.reject is not None:
+            tally.reject(res.reject.code, src.path)
+            rejects.write(res.reject)
+    return out
+
+
+def _encode_all(i: int, name: str, path: str, records: list[tuple[int, Any]], renderer: Any,
+                cfg: DataConfig, tally: Tally, rejects: RejectWriter,
+                chunk: int = 256) -> list[Example]:
     out: list[Example] = []
-    for line, rec in enumerate(records, start=1):
-        try:
-            enc = renderer.encode(rec, last_turn_only=cfg.last_turn_only)
-        except RenderError as exc:
-            code, message = exc.code, str(exc)
-        else:
-            code, message = _unusable(enc, cfg.max_len)
+    for start in range(0, len(records), chunk):
+        part = records[start:start + chunk]
+        for (line, rec), enc in zip(part, _encode_chunk(renderer, [r for _, r in part], cfg),
+                                    strict=True):
+            code, message = (enc.code, str(enc)) if isinstance(enc, Exception) else \
+                _unusable(enc, cfg.max_len)
             if not code:
                 out.append(Example(i, f"{name}/{rec.id}", enc.input_ids, enc.labels, enc))
                 tally.keep(path)
-                continue
-        tally.reject(code, path)
-        rejects.write(Reject(path, line, code, message, id=rec.id, stage="train"))
+            else:
+                tally.reject(code, path)
+                rejects.write(Reject(path, line, code, message, id=rec.id, stage="train"))
+    return out
+
+
+def _encode_chunk(renderer: Any, recs: list[Any], cfg: DataConfig) -> list[Any]:
+    """Encodings (one batched tokenizer call), or a ``RenderError`` per record that fails."""
+    from lamstudio.render import RenderError
+
+    try:
+        return renderer.encode_batch(recs, last_turn_only=cfg.last_turn_only)
+    except RenderError:
+        pass
+    out: list[Any] = []
+    for rec in recs:
+        try:
+            out.append(renderer.encode(rec, last_turn_only=cfg.last_turn_only))
+        except RenderError as exc:
+            out.append(exc)
     return out
 
 
