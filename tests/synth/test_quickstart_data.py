@@ -12,6 +12,7 @@ from lamstudio.synth import (
     combo_split,
     generate,
     load_toolkits,
+    load_values,
     record_issues,
     write_quickstart_data,
 )
@@ -116,6 +117,19 @@ def test_novel_slot_values_never_occur_in_training(train, heldout) -> None:
                 if k in slots and k != "to":  # emails: only the first name is held out
                     novel += json.dumps(v) not in seen
     assert novel > 50
+
+
+def _cities(records: list[dict]) -> set[str]:
+    return {c["function"]["arguments"][k] for r in records
+            for c in r["messages"][1].get("tool_calls") or []
+            for k in ("city", "origin", "destination") if k in c["function"]["arguments"]}
+
+
+def test_training_invents_names_and_heldout_uses_only_real_ones(train, heldout) -> None:
+    real = set(load_values()["city"])
+    invented = _cities(train) - real
+    assert len(invented) > 100  # copying, not memorising the list, is what pays off
+    assert _cities(heldout) <= real
 
 
 def test_argument_values_are_copied_from_the_query(train) -> None:

@@ -5,9 +5,8 @@ their schema's ``format`` (e.g. ``email``) and the call count fits the category 
 
 from __future__ import annotations
 
-from typing import Any
-
 from functools import cache
+from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 

@@ -35,6 +35,8 @@ SOURCE = "lamstudio-quickstart"
 # Tools close enough that one could be mistaken for an answer to the other's query:
 # never offered as the "irrelevant" alternative to each other.
 RELATED = [{"get_weather", "get_forecast"}]
+# Share of queries that get a greeting in front and, independently, a sign-off after.
+FRAME_RATE = 0.4
 # One combination in five is reserved for the held-out split.
 HELDOUT_COMBO_BUCKETS = 5
 
@@ -66,6 +68,16 @@ class _Gen:
         text, args, novel = fill_slots(kit, template, self.pools, self.split, self.rng)
         return text, args, template.id, novel
 
+    def frame(self, query: str) -> str:
+        """Greetings and sign-offs around a request, so that where a value sits in the query
+        varies and the position of a slot in a template is not enough to find it."""
+        rng, split = self.rng, self.split
+        if rng.random() < FRAME_RATE:
+            query = rng.choice(self.pools.values[f"prefix_{split}"]) + query
+        if rng.random() < FRAME_RATE:
+            query += rng.choice(self.pools.values[f"suffix_{split}"])
+        return query
+
     def others(self, exclude: set[str], k: int) -> list[ToolKit]:
         pool = [t for t in self.kits if t.name not in exclude]
         return self.rng.sample(pool, k)
@@ -85,7 +97,7 @@ class _Gen:
         sep = self.rng.choice(self.pools.values[f"separator_{self.split}"])
         calls = [{"type": "function", "function": {"name": kit.name, "arguments": p[1]}}
                  for kit, p in zip(called, parts, strict=True)]
-        return _record(category, names, offered, sep.join(p[0] for p in parts),
+        return _record(category, names, offered, self.frame(sep.join(p[0] for p in parts)),
                        {"role": "assistant", "tool_calls": calls},
                        {"template_id": "+".join(p[2] for p in parts), "combo": key,
                         "novel_slots": [s for p in parts for s in p[3]]})
@@ -123,6 +135,7 @@ class _Gen:
             blocked = set(names).union(*(g for g in RELATED if g & set(names)))
             kit = self.others(blocked, 1)[0]
             query, _, template_id, _ = self.call(kit)
+        query = self.frame(query)
         answer = rng.choice(self.pools.values["refusal"])
         return _record("irrelevance", names, offered, query,
                        {"role": "assistant", "content": answer},

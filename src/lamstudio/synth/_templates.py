@@ -59,13 +59,44 @@ class ToolKit:
         return self.spec["parameters"]["properties"][slot]
 
 
+# Syllables for invented names. Training draws some values from these so that a model
+# cannot get by with memorising the bundled lists: copying from the query is the only
+# strategy that works for a name it has never seen (the held-out split uses real values).
+_ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr",
+           "gr", "kr", "st", "tr", "sh", "ch", "th", "h", "j", "w"]
+_VOWELS = ["a", "e", "i", "o", "u", "ia", "ea", "ou", "ai", "y"]
+_CODAS = ["", "", "", "n", "r", "l", "s", "m", "rd", "nd", "st", "x", "k", "th"]
+_PLACE_WORDS = ["Port", "San", "New", "Fort", "Lake", "North", "South", "Mount", "Saint", "Cape"]
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def invented_word(rng: random.Random, syllables: tuple[int, int] = (2, 3)) -> str:
+    n = rng.randint(*syllables)
+    return "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(n)) + rng.choice(
+        _CODAS)
+
+
+def invent(pool: str, rng: random.Random) -> str | None:
+    """An invented value for ``pool`` (None: the pool has no invented values)."""
+    if pool == "city":
+        name = invented_word(rng).capitalize()
+        return f"{rng.choice(_PLACE_WORDS)} {name}" if rng.random() < 0.2 else name
+    if pool == "ticker":
+        return "".join(rng.choice(_LETTERS) for _ in range(rng.randint(2, 4)))
+    if pool in ("first_name", "last_name"):
+        return invented_word(rng, (1, 2))
+    return None
+
+
 @dataclass
 class Pools:
     """String pools split into train / held-out values (held-out values are drawn with
-    probability ``novel_rate`` in the held-out split, never in training)."""
+    probability ``novel_rate`` in the held-out split, never in training). In training, a
+    share ``invented_rate`` of the values of some pools are invented (``invent``)."""
 
     values: dict[str, list[str]]
     novel_rate: float = 0.5
+    invented_rate: float = 0.5
     _split: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def pool(self, name: str, split: Split) -> list[str]:
@@ -84,6 +115,10 @@ class Pools:
         """A value and whether it is novel (never used in training)."""
         if split == "heldout" and rng.random() < self.novel_rate:
             return rng.choice(self.pool(name, "heldout")), True
+        if split == "train" and rng.random() < self.invented_rate:
+            value = invent(name, rng)
+            if value is not None and value not in self.values[name]:
+                return value, False
         return rng.choice(self.pool(name, "train")), False
 
 
@@ -131,7 +166,8 @@ def _number(source: str, rng: random.Random) -> int | float:
 
 def fill_slots(kit: ToolKit, template: Template, pools: Pools, split: Split,
                rng: random.Random) -> tuple[str, dict[str, Any], list[str]]:
-    """Render ``template``: returns (query text, arguments, names of slots with novel values).
+    """Render ``template``: returns (query text, arguments in mention order, names of slots
+    with novel values).
 
     Values drawn from the same source within one call differ (origin != destination,
     from_currency != to_currency)."""
@@ -149,8 +185,9 @@ def fill_slots(kit: ToolKit, template: Template, pools: Pools, split: Split,
         if is_novel:
             novel.append(slot)
     text = SLOT.sub(lambda m: _as_text(values[m.group(1)]), template.text)
-    order = list(kit.spec["parameters"]["properties"])
-    return text, {k: values[k] for k in order if k in values}, novel
+    # Arguments in the order the query mentions them (a JSON object has no order, so this
+    # is free to choose): the model then copies values left to right through the query.
+    return text, {k: values[k] for k in template.slots}, novel
 
 
 def _draw(kit: ToolKit, slot: str, source: str, pools: Pools, split: Split,
@@ -166,7 +203,8 @@ def _draw(kit: ToolKit, slot: str, source: str, pools: Pools, split: Split,
         return f"{rng.randint(6, 22):02d}:{rng.choice(range(0, 60, 5)):02d}", False
     if source == "email":
         first, novel = pools.draw("first_name", split, rng)
-        last = rng.choice(pools.values["last_name"])
+        last = invent("last_name", rng) if split == "train" and rng.random() < 0.5 else (
+            rng.choice(pools.values["last_name"]))
         return f"{first}.{last}@{rng.choice(pools.values['domain'])}", novel
     if source in pools.values:
         return pools.draw(source, split, rng)
