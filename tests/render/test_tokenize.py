@@ -26,6 +26,18 @@ def test_cached_tokens_equal_plain_tokens(tokenizer, hermes_tokenizer):
         assert seg.enabled and seg.hits > 0
 
 
+def test_a_full_cache_is_emptied_without_losing_pieces(tokenizer):
+    # Regression: the cache used to be cleared after it had been consulted, so a piece
+    # judged cached was gone when the batch was assembled (KeyError past 20k entries).
+    texts = _texts(Renderer(tokenizer))
+    plain = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    seg = SegmentTokenizer(tokenizer)
+    seg.MAX_ENTRIES = 1
+    for _ in range(3):
+        assert seg(texts)[0] == plain
+    assert seg.enabled and seg.hits > 0
+
+
 def test_cache_turns_itself_off_when_pieces_tokenize_differently(tmp_path):
     """Metaspace with prepend_scheme="first" marks only the first piece of a text with a
     word boundary, so pieces tokenized alone differ: the check must catch it."""

@@ -16,7 +16,8 @@ err_console = Console(stderr=True)
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Exit with one clear message and no traceback."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    # soft_wrap: a long path in the message stays on one line (copyable, greppable).
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
 
 

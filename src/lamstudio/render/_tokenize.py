@@ -57,6 +57,10 @@ class SegmentTokenizer:
 
     def _cached(self, texts: Sequence[str]) -> tuple[list[list[int]], list[Offsets]]:
         assert self._split is not None
+        # Evict before deciding what is cached: a piece judged cached must still be there
+        # when the texts are assembled below.
+        if len(self._cache) > self.MAX_ENTRIES:
+            self._cache.clear()
         pieces = [_pieces(t, self._split) for t in texts]
         # Everything that is not a long cached piece is tokenized in one batch: the short
         # pieces of a text are rejoined (added tokens and all), so boundaries stay as the
@@ -72,8 +76,6 @@ class SegmentTokenizer:
             got = dict(zip(fresh, zip(f_ids, f_offs, strict=True), strict=True))
         else:
             got = {}
-        if len(self._cache) > self.MAX_ENTRIES:
-            self._cache.clear()
         out_ids, out_offs = [], []
         for plist in pieces:
             ids: list[int] = []
