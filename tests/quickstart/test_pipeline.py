@@ -53,6 +53,17 @@ def test_metrics_are_recomputed_from_the_saved_predictions(run_dir: Path) -> Non
     assert pct(saved["metrics"]["parse_rate"]) in report
 
 
+def test_training_distribution_is_scored_on_queries_not_in_training(run_dir: Path) -> None:
+    train_queries = {json.loads(x)["messages"][0]["content"]
+                     for x in (run_dir / "data/train.jsonl").read_text().splitlines()}
+    rows = [json.loads(x) for x in
+            (run_dir / "predictions_train_distribution.jsonl").read_text().splitlines()]
+    assert len(rows) == 10 and not {r["query"] for r in rows} & train_queries
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert saved["train_distribution_metrics"] == summarize(rows)
+    assert "training phrasings" in (run_dir / "report.html").read_text()
+
+
 def test_predictions_are_the_models_greedy_outputs(run_dir: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

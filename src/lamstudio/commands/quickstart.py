@@ -18,7 +18,8 @@ def quickstart(
     out_dir: Annotated[Path, typer.Option("--out-dir", "-o", help="where everything goes")] = Path(
         "runs/quickstart"),
     steps: Annotated[int | None, typer.Option(help="training steps (default: embedded)")] = None,
-    size: Annotated[str | None, typer.Option(help="model size: quick (default) or nano")] = None,
+    size: Annotated[str | None, typer.Option(
+        help="model size: quick (default), medium, wide or nano")] = None,
     seed: Annotated[int, typer.Option(help="seed for data, model and training")] = 0,
     max_minutes: Annotated[float | None, typer.Option(
         "--max-train-minutes", help="stop training after this long (0: no cap)")] = None,
@@ -47,23 +48,31 @@ def quickstart(
             result = run_quickstart(cfg, on_stage=display.stage, on_eval=display.eval_tick)
     except QuickstartError as exc:
         fail(str(exc))
-    console.print(metrics_table(result.metrics))
+    console.print(metrics_table(result.metrics, result.train_distribution))
     console.print(f"report -> {result.out_dir / 'report.html'}\n"
                   f"model  -> {result.out_dir / 'run' / 'final'}")
 
 
-def metrics_table(metrics: dict[str, Any]) -> Any:
+def metrics_table(metrics: dict[str, Any], train_dist: dict[str, Any] | None = None) -> Any:
     from rich.table import Table
 
     from lamstudio.quickstart import METRIC_LABELS, pct
 
     table = Table(title=f"held-out ({metrics['n']} examples, greedy decoding)")
     table.add_column("metric")
-    table.add_column("value", justify="right")
+    table.add_column("held-out", justify="right")
+    if train_dist:
+        table.add_column("training phrasings*", justify="right")
     for key, label in METRIC_LABELS.items():
-        table.add_row(label, pct(metrics.get(key)))
+        table.add_row(label, pct(metrics.get(key)),
+                      *([pct(train_dist.get(key))] if train_dist else []))
     for cat, v in metrics["by_category"].items():
-        table.add_row(f"  accuracy: {cat} (n={v['n']})", pct(v["accuracy"]))
+        other = train_dist["by_category"].get(cat, {}) if train_dist else None
+        table.add_row(f"  accuracy: {cat} (n={v['n']})", pct(v["accuracy"]),
+                      *([pct(other.get("accuracy"))] if other is not None else []))
+    if train_dist:
+        table.caption = ("* new examples drawn like the training split (its phrasings and tool "
+                         "combinations); the held-out column is the one that counts")
     return table
 
 
@@ -102,7 +111,7 @@ class _Display:
         self.bar = Progress("greedy decoding", BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), console=err_console, transient=True,
                             disable=not sys.stderr.isatty())
-        self.task = self.bar.add_task("eval", total=self.cfg.n_heldout)
+        self.task = self.bar.add_task("eval", total=2 * self.cfg.n_heldout)
         self.bar.start()
 
     def _stop_bar(self) -> None:

@@ -40,6 +40,7 @@ class QuickstartResult:
     metrics: dict[str, Any]
     summary: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    train_distribution: dict[str, Any] = field(default_factory=dict)
 
 
 def prepare_out_dir(out: Path) -> None:
@@ -118,6 +119,26 @@ def _train(cfg: QuickstartConfig, out: Path, model_dir: Path, template_path: Pat
     return train(tc, callbacks=_train_callbacks(cfg, log, stop))
 
 
+def fresh_train_sample(train_path: Path, n: int, seed: int) -> list[Any]:
+    """``n`` records drawn like the training split (its phrasings, combinations and values)
+    with another seed, leaving out any whose query occurs in training. Scored next to the
+    held-out split, it separates "has not learned the task" from "does not generalise to
+    new phrasings and combinations"."""
+    from lamstudio.schema import Trajectory
+    from lamstudio.synth import generate, record_issues
+
+    seen = {json.loads(line)["messages"][0]["content"]
+            for line in train_path.read_text(encoding="utf-8").splitlines()}
+    out: list[Trajectory] = []
+    for raw in generate("train", 3 * n, seed):
+        if len(out) == n:
+            break
+        if raw["messages"][0]["content"] not in seen and not record_issues(raw):
+            raw["id"] = raw["id"].replace("train", "fresh")
+            out.append(Trajectory.model_validate(raw))
+    return out
+
+
 def run_quickstart(cfg: QuickstartConfig,
                    on_stage: Callable[[str, float | None], None] | None = None,
                    on_eval: Callable[[int], None] | None = None) -> QuickstartResult:
@@ -140,7 +161,8 @@ def run_quickstart(cfg: QuickstartConfig,
     template_path = out / "chat_template.jinja"
     template_path.write_text(template, encoding="utf-8")
     with stages("tokenizer"):
-        tok = build_tokenizer(data.train, cfg.vocab_size, out / "tokenizer", template)
+        tok = build_tokenizer(data.train, cfg.vocab_size, out / "tokenizer", template,
+                              split_digits=cfg.split_digits)
     with stages("model"):
         model = build_model(cfg.shape(), tok, out / "init", seed=cfg.seed)
         n_params = count_params(model)
@@ -162,12 +184,20 @@ def run_quickstart(cfg: QuickstartConfig,
                    for line in data.heldout.read_text(encoding="utf-8").splitlines()]
         rows = predict(model, renderer, heldout, max_new_tokens=cfg.max_new_tokens,
                        batch_size=cfg.eval_batch_size, on_batch=on_eval)
+        fresh = fresh_train_sample(data.train, cfg.n_heldout, cfg.seed + 1)
+        fresh_rows = predict(model, renderer, fresh, max_new_tokens=cfg.max_new_tokens,
+                             batch_size=cfg.eval_batch_size, on_batch=on_eval)
     with JsonlWriter(out / "predictions.jsonl") as w:
         for row in rows:
             w.write(row)
+    with JsonlWriter(out / "predictions_train_distribution.jsonl") as w:
+        for row in fresh_rows:
+            w.write(row)
     metrics = summarize(rows)
+    train_dist = summarize(fresh_rows)
     summary = {
         "metrics": metrics,
+        "train_distribution_metrics": train_dist,
         "run": {
             "steps_planned": cfg.steps, "steps_done": result.steps,
             "stopped_early": (f"time cap {cfg.max_train_minutes} min reached at step "
@@ -187,4 +217,4 @@ def run_quickstart(cfg: QuickstartConfig,
     with atomic_path(out / "metrics.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     write_report(out / "report.html", summary, rows, steps, losses)
-    return QuickstartResult(out, metrics, summary, stages.timings)
+    return QuickstartResult(out, metrics, summary, stages.timings, train_dist)

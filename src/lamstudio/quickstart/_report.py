@@ -94,9 +94,12 @@ def _examples(predictions: list[dict[str, Any]], k_right: int = 4, k_wrong: int 
 def render_report(summary: dict[str, Any], predictions: list[dict[str, Any]],
                   steps: Sequence[int], losses: Sequence[float]) -> str:
     m = summary["metrics"]
+    td = summary.get("train_distribution_metrics") or {}
     metric_rows = [[METRIC_LABELS[k], f'<span class="num">{pct(m.get(k))}</span>',
-                    html.escape(DEFINITIONS[k])] for k in METRIC_LABELS]
-    cat_rows = [[html.escape(c), str(v["n"]), pct(v["accuracy"])]
+                    f'<span class="num">{pct(td.get(k))}</span>', html.escape(DEFINITIONS[k])]
+                   for k in METRIC_LABELS]
+    cat_rows = [[html.escape(c), str(v["n"]), pct(v["accuracy"]),
+                 pct(td.get("by_category", {}).get(c, {}).get("accuracy"))]
                 for c, v in m["by_category"].items()]
     run_rows = [[html.escape(str(k)), html.escape(json.dumps(v) if not isinstance(v, str)
                                                   else v)]
@@ -111,9 +114,13 @@ decoding on a held-out split whose phrasings, tool combinations and some slot va
 never saw in training. {m['n']} held-out examples ({m['n_call_examples']} with tool calls,
 {m['n_irrelevance']} irrelevance).</p>
 <h2>Held-out metrics</h2>
-{_table(metric_rows, ["metric", "value", "definition"])}
+<p>The held-out column is the result. The second column scores new examples drawn like the
+training split (training phrasings and tool combinations, fresh values; none whose query
+occurs in training): the gap between the two is what the model has not learned to
+generalise.</p>
+{_table(metric_rows, ["metric", "held-out", "training phrasings", "definition"])}
 <h3>By category (accuracy)</h3>
-{_table(cat_rows, ["category", "n", "accuracy"])}
+{_table(cat_rows, ["category", "n", "held-out", "training phrasings"])}
 <h2>Training loss</h2>
 {svg}
 <h2>Example predictions</h2>
