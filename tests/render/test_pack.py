@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -61,17 +60,17 @@ def test_overflow_drop_and_truncate_are_counted():
     assert sorted(len(s) for s in cut.sequences) == [10, 20]
 
 
-def test_packing_100k_examples_takes_seconds():
+def test_packing_100k_examples_places_all_of_them_efficiently():
+    # Scale, not speed: bench/prepare.py measures packing time.
     rng = random.Random(1)
     lengths = [rng.randint(20, 600) for _ in range(100_000)]
     shared = {n: [1] * n for n in set(lengths)}  # share lists: building 31M ids is not the point
     examples = [Encoded(shared[n], shared[n], id=str(k)) for k, n in enumerate(lengths)]
-    start = time.perf_counter()
     result = pack(examples, 2048)
-    elapsed = time.perf_counter() - start
     assert result.stats.n_examples == 100_000
+    assert sum(len(s.ids) for s in result.sequences) == 100_000
+    assert all(len(s) <= 2048 for s in result.sequences)
     assert result.stats.efficiency > 0.99
-    assert elapsed < 10, f"packing took {elapsed:.1f}s"  # ~2 s here; generous for CI noise
 
 
 @pytest.fixture(scope="module")
