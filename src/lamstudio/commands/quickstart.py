@@ -48,7 +48,7 @@ def quickstart(
             result = run_quickstart(cfg, on_stage=display.stage, on_eval=display.eval_tick)
     except QuickstartError as exc:
         fail(str(exc))
-    console.print(metrics_table(result.metrics, result.train_distribution))
+    console.print(metrics_table(result.metrics, result.summary["train_distribution_metrics"]))
     console.print(f"report -> {result.out_dir / 'report.html'}\n"
                   f"model  -> {result.out_dir / 'run' / 'final'}")
 
@@ -60,16 +60,15 @@ def metrics_table(metrics: dict[str, Any], train_dist: dict[str, Any] | None = N
 
     table = Table(title=f"held-out ({metrics['n']} examples, greedy decoding)")
     table.add_column("metric")
+    columns = [metrics, *([train_dist] if train_dist else [])]
     table.add_column("held-out", justify="right")
     if train_dist:
         table.add_column("training phrasings*", justify="right")
     for key, label in METRIC_LABELS.items():
-        table.add_row(label, pct(metrics.get(key)),
-                      *([pct(train_dist.get(key))] if train_dist else []))
+        table.add_row(label, *(pct(m.get(key)) for m in columns))
     for cat, v in metrics["by_category"].items():
-        other = train_dist["by_category"].get(cat, {}) if train_dist else None
-        table.add_row(f"  accuracy: {cat} (n={v['n']})", pct(v["accuracy"]),
-                      *([pct(other.get("accuracy"))] if other is not None else []))
+        table.add_row(f"  accuracy: {cat} (n={v['n']})",
+                      *(pct(m["by_category"].get(cat, {}).get("accuracy")) for m in columns))
     if train_dist:
         table.caption = ("* new examples drawn like the training split (its phrasings and tool "
                          "combinations); the held-out column is the one that counts")

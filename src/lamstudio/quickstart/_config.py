@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lamstudio.train import SIZES
+
 # Model shapes the quickstart offers (Llama, SwiGLU, tied embeddings).
 SHAPES: dict[str, dict[str, int]] = {
     # Seconds, not minutes: the end-to-end smoke test.
@@ -20,11 +22,11 @@ SHAPES: dict[str, dict[str, int]] = {
     # values only appears after ~5M tokens (docs/quickstart_experiments.md).
     "quick": dict(hidden_size=64, intermediate_size=256, num_hidden_layers=2,
                   num_attention_heads=2, num_key_value_heads=2),
-    # Wider and deeper (2.9M / 4.7M parameters), for comparison and longer budgets.
+    # Wider and deeper (2.9M / 4.7M parameters), for comparison and longer budgets; "wide"
+    # is lamstudio.train's "tiny", the quickstart's first default.
     "medium": dict(hidden_size=192, intermediate_size=768, num_hidden_layers=4,
                    num_attention_heads=6, num_key_value_heads=6),
-    "wide": dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=4,
-                 num_attention_heads=4, num_key_value_heads=4),
+    "wide": SIZES["tiny"],
 }
 
 

@@ -40,7 +40,6 @@ class QuickstartResult:
     metrics: dict[str, Any]
     summary: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
-    train_distribution: dict[str, Any] = field(default_factory=dict)
 
 
 def prepare_out_dir(out: Path) -> None:
@@ -217,4 +216,4 @@ def run_quickstart(cfg: QuickstartConfig,
     with atomic_path(out / "metrics.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     write_report(out / "report.html", summary, rows, steps, losses)
-    return QuickstartResult(out, metrics, summary, stages.timings, train_dist)
+    return QuickstartResult(out, metrics, summary, stages.timings)

@@ -20,6 +20,7 @@ import json
 import os
 from collections.abc import Iterator
 from importlib import resources
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,7 @@ def rendered_texts(train_path: str | os.PathLike[str], template: str,
 
     renderer = Renderer(_byte_tokenizer(list(DEFAULT_SPECIAL_TOKENS)), template=template)
     with open(train_path, encoding="utf-8") as fh:
-        for k, line in enumerate(fh):
-            if limit is not None and k >= limit:
-                return
+        for line in islice(fh, limit):
             yield renderer.render_with_spans(Trajectory.model_validate(json.loads(line)))[0]
 
 

@@ -203,8 +203,10 @@ def _draw(kit: ToolKit, slot: str, source: str, pools: Pools, split: Split,
         return f"{rng.randint(6, 22):02d}:{rng.choice(range(0, 60, 5)):02d}", False
     if source == "email":
         first, novel = pools.draw("first_name", split, rng)
-        last = invent("last_name", rng) if split == "train" and rng.random() < 0.5 else (
-            rng.choice(pools.values["last_name"]))
+        # Last names are not split train/held-out (the first name carries novelty), but
+        # training invents them at the pools' rate like every other name.
+        invented = split == "train" and rng.random() < pools.invented_rate
+        last = invent("last_name", rng) if invented else rng.choice(pools.values["last_name"])
         return f"{first}.{last}@{rng.choice(pools.values['domain'])}", novel
     if source in pools.values:
         return pools.draw(source, split, rng)

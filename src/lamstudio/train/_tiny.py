@@ -20,7 +20,7 @@ SIZES: dict[str, dict[str, Any]] = {
     # ~1.5M: unit tests and smoke runs.
     "nano": dict(hidden_size=128, intermediate_size=512, num_hidden_layers=2,
                  num_attention_heads=4, num_key_value_heads=4),
-    # ~6.3M: the quickstart; ~3k tokens/s on 2 CPU cores (FIELD_NOTES).
+    # ~6.3M: ~3k tokens/s on 2 CPU cores (FIELD_NOTES); the quickstart's "wide" size.
     "tiny": dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=4,
                  num_attention_heads=4, num_key_value_heads=4),
     # ~38M: a laptop run that takes hours; a GPU run that takes minutes.
