@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -146,27 +147,73 @@ def test_unknown_lora_target_is_named(assets: dict[str, Path], tmp_path: Path) -
         run(assets, tmp_path / "t", lora={"target_modules": ["no_such_proj"]})
 
 
-def test_message_weights_scale_the_loss(assets: dict[str, Path]) -> None:
-    """The weighted loss with all weights 1 is the model's own loss; weight 0 removes
-    tokens from the numerator."""
+def _fake_trainer() -> Any:
     from types import SimpleNamespace
 
-    from transformers import AutoModelForCausalLM
+    return SimpleNamespace(args=SimpleNamespace(average_tokens_across_devices=False),
+                           accelerator=SimpleNamespace(unwrap_model=lambda m: m))
 
-    from lamstudio.train._trainer import weighted_loss
 
-    model = AutoModelForCausalLM.from_pretrained(assets["model"]).eval()
-    ids = torch.randint(5, 300, (2, 12))
+def _batch() -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(5, 300, (2, 12), generator=g)
     labels = ids.clone()
     labels[:, :4] = -100
-    fake = SimpleNamespace(args=SimpleNamespace(average_tokens_across_devices=False))
+    labels[1, 6:8] = -100
+    return ids, labels
+
+
+@pytest.mark.parametrize("return_outputs", [False, True])
+def test_message_weights_scale_the_loss(assets: dict[str, Path], return_outputs: bool) -> None:
+    """The weighted loss with all weights 1 is the model's own loss; weight 0 removes
+    tokens from the numerator. Same with logits only at trained positions (training) and
+    with full logits (evaluation)."""
+    from transformers import AutoModelForCausalLM
+
+    from lamstudio.train._trainer import token_loss
+
+    model = AutoModelForCausalLM.from_pretrained(assets["model"]).eval()
+    ids, labels = _batch()
+
+    def loss(weights: torch.Tensor | None) -> torch.Tensor:
+        out = token_loss(_fake_trainer(), model, {"input_ids": ids, "labels": labels.clone()},
+                         weights, return_outputs, None)
+        return out[0] if return_outputs else out
+
     with torch.no_grad():
         ref = model(input_ids=ids, labels=labels).loss
-        ones = weighted_loss(fake, model, {"input_ids": ids, "labels": labels.clone()},
-                             torch.ones(2, 12), False, None)
+        ones, unweighted = loss(torch.ones(2, 12)), loss(None)
         half = torch.ones(2, 12)
         half[0] = 0.0
-        part = weighted_loss(fake, model, {"input_ids": ids, "labels": labels.clone()},
-                             half, False, None)
+        part = loss(half)
     torch.testing.assert_close(ones, ref)
+    torch.testing.assert_close(unweighted, ref)
     assert part < ones
+
+
+def test_trained_positions_only_give_the_same_gradients(assets: dict[str, Path]) -> None:
+    """Computing logits only where there is a target changes the cost, not the maths:
+    loss and every parameter gradient equal the model's own full-logits loss."""
+    from transformers import AutoModelForCausalLM
+
+    from lamstudio.train._trainer import token_loss
+
+    model = AutoModelForCausalLM.from_pretrained(assets["model"])
+    ids, labels = _batch()
+    ref = model(input_ids=ids, labels=labels).loss
+    ref.backward()
+    want = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    calls: list[tuple[int, ...]] = []
+    hook = model.get_output_embeddings().register_forward_hook(
+        lambda m, a, out: calls.append(tuple(out.shape)))
+    got = token_loss(_fake_trainer(), model, {"input_ids": ids, "labels": labels.clone()},
+                     None, False, None)
+    hook.remove()
+    got.backward()
+    torch.testing.assert_close(got, ref)
+    # The head ran once, on the trained positions only (labels shifted by one).
+    assert calls == [(int((labels[:, 1:] != -100).sum()), model.config.vocab_size)]
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, want[name], msg=name)
+    assert not model.get_output_embeddings()._forward_pre_hooks

@@ -256,10 +256,9 @@ def _trainer_class() -> type:
         def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
                          num_items_in_batch: Any = None) -> Any:
             weights = inputs.pop("loss_weights", None)
-            if weights is None:
+            if "labels" not in inputs:
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-            return weighted_loss(self, model, inputs, weights, return_outputs,
-                                 num_items_in_batch)
+            return token_loss(self, model, inputs, weights, return_outputs, num_items_in_batch)
 
         def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
             if self.meter is not None and "loss" in logs:
@@ -269,23 +268,76 @@ def _trainer_class() -> type:
     return LamTrainer
 
 
-def weighted_loss(trainer: Any, model: Any, inputs: dict[str, Any], weights: Any,
-                  return_outputs: bool, num_items_in_batch: Any) -> Any:
-    """Token cross-entropy scaled by message ``weight``; normalised like the default loss
-    (by the number of trained tokens in the whole accumulated batch)."""
+def token_loss(trainer: Any, model: Any, inputs: dict[str, Any], weights: Any,
+               return_outputs: bool, num_items_in_batch: Any) -> Any:
+    """Token cross-entropy (scaled by message ``weight`` when given), normalised like the
+    default loss: by the number of trained tokens in the whole accumulated batch.
+
+    In training, logits are computed only where there is a target (see ``_TrainedLogits``):
+    with a small model and assistant-only labels the vocabulary projection of untrained
+    positions is most of the step (bench/train.py). Evaluation keeps full logits, which
+    callers of ``prediction_step`` may read."""
     import torch.nn.functional as F
 
     labels = inputs.pop("labels")
-    outputs = model(**inputs)
-    logits = outputs.logits[:, :-1].float()
-    target, w = labels[:, 1:], weights[:, 1:].to(logits.device)
-    ce = F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1),
-                         ignore_index=-100, reduction="none")
-    denom = num_items_in_batch if num_items_in_batch is not None else (target != -100).sum()
-    loss = (ce * w.reshape(-1)).sum() / denom
+    target = labels[:, 1:]
+    keep = target != -100
+    select = None if return_outputs else _TrainedLogits(trainer, model, keep)
+    if select is None:
+        outputs = model(**inputs)
+        logits = outputs.logits[:, :-1]
+    else:
+        with select:
+            outputs = model(**inputs)
+        logits = select.rows(outputs.logits)
+    if select is None:
+        logits, target = logits.reshape(-1, logits.size(-1)), target.reshape(-1)
+    else:
+        target = target[keep]
+    ce = F.cross_entropy(logits.float(), target, ignore_index=-100, reduction="none")
+    if weights is not None:
+        w = weights[:, 1:].to(ce.device)
+        ce = ce * (w[keep] if select is not None else w.reshape(-1))
+    denom = num_items_in_batch if num_items_in_batch is not None else keep.sum()
+    loss = ce.sum() / denom
     if trainer.args.average_tokens_across_devices and num_items_in_batch is not None:
         loss = loss * trainer.accelerator.num_processes
     return (loss, outputs) if return_outputs else loss
+
+
+class _TrainedLogits:
+    """While active, the model's output projection sees only the hidden states of
+    positions that have a target (a forward pre-hook gathers them), so the logits come out
+    as ``(n_trained, vocab)`` instead of ``(batch, seq, vocab)``. The rest of the model's
+    forward is unchanged; element-wise logit post-processing (soft-capping) still applies."""
+
+    def __init__(self, trainer: Any, model: Any, keep: Any) -> None:
+        import torch
+
+        self.head = trainer.accelerator.unwrap_model(model).get_output_embeddings()
+        # Position t predicts label t + 1: keep[t] says whether position t is trained.
+        self.mask = torch.cat([keep, keep.new_zeros(keep.size(0), 1)], dim=1)
+        self.gathered = False
+        self.handle: Any = None
+
+    def __enter__(self) -> _TrainedLogits:
+        if self.head is not None:
+            self.handle = self.head.register_forward_pre_hook(self._gather)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.remove()
+
+    def _gather(self, module: Any, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        hidden = args[0]
+        if hidden.dim() != 3 or hidden.shape[:2] != self.mask.shape:
+            return None  # not the shape we expect: leave it, ``rows`` selects afterwards
+        self.gathered = True
+        return (hidden[self.mask.to(hidden.device)], *args[1:])
+
+    def rows(self, logits: Any) -> Any:
+        return logits if self.gathered else logits[self.mask.to(logits.device)]
 
 
 class _Rows:
