@@ -168,3 +168,39 @@ def _record(args: dict, name: str = "get_weather", category: str = "simple") -> 
 ])
 def test_record_issues_catch_bad_records(record: dict, code: str) -> None:
     assert code in [i.code for i in record_issues(record)]
+
+
+@pytest.mark.parametrize("text", ["What's the weather like in {city}?", "weather {city}",
+                                  "Convert {amount} {from_currency} to {to_currency}.",
+                                  "{city} {days}"])
+def test_noise_adds_invented_words_and_keeps_every_slot(text: str) -> None:
+    import random
+    import re
+
+    from lamstudio.synth._quickstart_data import noisy_text
+
+    rng = random.Random(0)
+    slots = re.findall(r"\{\w+\}", text)
+    words = set(text.split())
+    for _ in range(50):
+        noisy = noisy_text(text, rng)
+        assert re.findall(r"\{\w+\}", noisy) == slots
+        if any(c.isalpha() for w in words if "{" not in w for c in w):
+            new = set(noisy.split()) - words
+            assert new and all("{" not in w for w in new)
+        else:
+            assert noisy == text  # nothing but slots: nothing to put noise next to
+
+
+def test_noise_is_in_training_only(monkeypatch: pytest.MonkeyPatch, heldout) -> None:
+    """Every training query is noisy at rate 1 (none equals its clean twin); the held-out
+    split (made at the default rate by the fixture) is the same at rate 1."""
+    import lamstudio.synth._quickstart_data as qd
+
+    def queries(rate: float) -> set[str]:
+        monkeypatch.setattr(qd, "NOISE_RATE", rate)
+        return {r["messages"][0]["content"] for r in generate("train", 300, seed=0)
+                if r["meta"]["template_id"] != "irrelevant/general"}
+
+    assert not queries(0.0) & queries(1.0)
+    assert list(generate("heldout", N_HELDOUT, seed=0)) == heldout

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from lamstudio.synth._templates import (
     Split,
     ToolKit,
     fill_slots,
+    invented_word,
     load_toolkits,
     load_values,
     stable_bucket,
@@ -39,6 +40,9 @@ RELATED = [{"get_weather", "get_forecast"}]
 FRAME_RATE = 0.4
 # One combination in five is reserved for the held-out split.
 HELDOUT_COMBO_BUCKETS = 5
+# Share of training phrasings (and, separately, of multi-call separators) in which words
+# outside the slots are replaced by, or joined with, invented words (``noisy_text``).
+NOISE_RATE = 0.3
 
 
 def combo_key(category: str, offered: list[str], called: list[str]) -> str | None:
@@ -65,8 +69,15 @@ class _Gen:
 
     def call(self, kit: ToolKit) -> tuple[str, dict[str, Any], str, list[str]]:
         template = self.rng.choice(kit.templates[self.split])
+        if self.split == "train" and self.rng.random() < NOISE_RATE:
+            template = replace(template, text=noisy_text(template.text, self.rng))
         text, args, novel = fill_slots(kit, template, self.pools, self.split, self.rng)
         return text, args, template.id, novel
+
+    def separator(self) -> str:
+        if self.split == "train" and self.rng.random() < NOISE_RATE:
+            return f" {invented_word(self.rng, (1, 3)).capitalize()}: "
+        return self.rng.choice(self.pools.values[f"separator_{self.split}"])
 
     def frame(self, query: str) -> str:
         """Greetings and sign-offs around a request, so that where a value sits in the query
@@ -94,7 +105,7 @@ class _Gen:
         parts = [self.call(kit) for kit in called]
         if len({tuple(sorted(p[1].items())) for p in parts}) < len(parts):
             return None  # two identical calls in one turn are not a parallel request
-        sep = self.rng.choice(self.pools.values[f"separator_{self.split}"])
+        sep = self.separator()
         calls = [{"type": "function", "function": {"name": kit.name, "arguments": p[1]}}
                  for kit, p in zip(called, parts, strict=True)]
         return _record(category, names, offered, self.frame(sep.join(p[0] for p in parts)),
@@ -140,6 +151,31 @@ class _Gen:
         return _record("irrelevance", names, offered, query,
                        {"role": "assistant", "content": answer},
                        {"template_id": template_id, "combo": None, "novel_slots": []})
+
+
+def noisy_text(text: str, rng: random.Random) -> str:
+    """``text`` with one or two invented words put in at word boundaries outside
+    ``{slots}``, or (in phrasings with three or more such words) put in place of one.
+
+    Why: a model trained from scratch on a few phrasings per tool keys on every word of
+    them, and a phrasing with one word it never read (the held-out split's are full of
+    them) throws it off. Words it cannot know, in training, teach it to find the request in
+    the words it does know. The invented words come from ``invented_word``, never from the
+    held-out split."""
+    words = text.split(" ")
+    free = [i for i, w in enumerate(words) if "{" not in w and any(c.isalpha() for c in w)]
+    if not free:
+        return text
+    for i in sorted(rng.sample(free, min(len(free), rng.choice([1, 1, 2]))), reverse=True):
+        old, new = words[i], invented_word(rng, (1, 3))
+        if len(free) >= 3 and rng.random() < 0.5:
+            tail = old[len(old.rstrip(".,;:?!")):]  # keep the punctuation
+            words[i] = (new.capitalize() if old[0].isupper() else new) + tail
+        elif i == 0 and old[0].isupper():
+            words[i] = f"{new.capitalize()} {old[0].lower()}{old[1:]}"
+        else:
+            words[i] = f"{new} {old}"
+    return " ".join(words)
 
 
 def _record(category: str, names: list[str], offered: list[ToolKit], query: str,
