@@ -38,13 +38,13 @@ class QuickstartConfig:
     # Data
     # Enough that training never repeats an example within the default steps: repeated
     # examples were memorised instead of teaching the model to copy.
-    n_train: int = 100000
+    n_train: int = 160000
     n_heldout: int = 250
     # Tokenizer
     vocab_size: int = 3000
     split_digits: bool = False
     # Training
-    steps: int = 3500
+    steps: int = 6500
     batch_size: int = 8        # packed sequences per step
     max_len: int = 384         # tokens per packed sequence; ~0.02% of records are longer
     # and are dropped by the trainer, counted in run/rejects.jsonl
