@@ -69,10 +69,15 @@ class _Gen:
 
     def call(self, kit: ToolKit) -> tuple[str, dict[str, Any], str, list[str]]:
         template = self.rng.choice(kit.templates[self.split])
-        if self.split == "train" and self.rng.random() < NOISE_RATE:
-            template = replace(template, text=noisy_text(template.text, self.rng))
+        template = replace(template, text=self.noise(template.text))
         text, args, novel = fill_slots(kit, template, self.pools, self.split, self.rng)
         return text, args, template.id, novel
+
+    def noise(self, text: str) -> str:
+        """``noisy_text`` at ``NOISE_RATE`` in training; the held-out split is left as is."""
+        if self.split == "train" and self.rng.random() < NOISE_RATE:
+            return noisy_text(text, self.rng)
+        return text
 
     def separator(self) -> str:
         if self.split == "train" and self.rng.random() < NOISE_RATE:
@@ -140,7 +145,8 @@ class _Gen:
         rng = self.rng
         names = [k.name for k in offered]
         if rng.random() < 0.5:
-            query = self.pools.draw_split("irrelevant", self.split, rng)
+            # Noisy too: else unknown words would teach "a tool call", never "no tool fits".
+            query = self.noise(self.pools.draw_split("irrelevant", self.split, rng))
             template_id = "irrelevant/general"
         else:  # a real request for a tool that is not offered
             blocked = set(names).union(*(g for g in RELATED if g & set(names)))
