@@ -282,22 +282,17 @@ def token_loss(trainer: Any, model: Any, inputs: dict[str, Any], weights: Any,
     labels = inputs.pop("labels")
     target = labels[:, 1:]
     keep = target != -100
-    select = None if return_outputs else _TrainedLogits(trainer, model, keep)
-    if select is None:
+    if return_outputs:  # evaluation: callers may read the full logits
         outputs = model(**inputs)
-        logits = outputs.logits[:, :-1]
+        logits = outputs.logits[:, :-1][keep]
     else:
+        select = _TrainedLogits(trainer, model, keep)
         with select:
             outputs = model(**inputs)
         logits = select.rows(outputs.logits)
-    if select is None:
-        logits, target = logits.reshape(-1, logits.size(-1)), target.reshape(-1)
-    else:
-        target = target[keep]
-    ce = F.cross_entropy(logits.float(), target, ignore_index=-100, reduction="none")
+    ce = F.cross_entropy(logits.float(), target[keep], reduction="none")
     if weights is not None:
-        w = weights[:, 1:].to(ce.device)
-        ce = ce * (w[keep] if select is not None else w.reshape(-1))
+        ce = ce * weights[:, 1:].to(ce.device)[keep]
     denom = num_items_in_batch if num_items_in_batch is not None else keep.sum()
     loss = ce.sum() / denom
     if trainer.args.average_tokens_across_devices and num_items_in_batch is not None:
