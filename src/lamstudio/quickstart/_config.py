@@ -46,7 +46,7 @@ class QuickstartConfig:
     # Training
     steps: int = 6500
     batch_size: int = 8        # packed sequences per step
-    max_len: int = 384         # tokens per packed sequence; ~0.02% of records are longer
+    max_len: int = 384         # tokens per packed sequence; ~0.04% of records are longer
     # and are dropped by the trainer, counted in run/rejects.jsonl
     lr: float = 3e-3
     warmup_ratio: float = 0.05

@@ -73,14 +73,15 @@ class _Gen:
         text, args, novel = fill_slots(kit, template, self.pools, self.split, self.rng)
         return text, args, template.id, novel
 
+    def noisy(self) -> bool:
+        """Whether to add word noise here: at ``NOISE_RATE`` in training, never held out."""
+        return self.split == "train" and self.rng.random() < NOISE_RATE
+
     def noise(self, text: str) -> str:
-        """``noisy_text`` at ``NOISE_RATE`` in training; the held-out split is left as is."""
-        if self.split == "train" and self.rng.random() < NOISE_RATE:
-            return noisy_text(text, self.rng)
-        return text
+        return noisy_text(text, self.rng) if self.noisy() else text
 
     def separator(self) -> str:
-        if self.split == "train" and self.rng.random() < NOISE_RATE:
+        if self.noisy():
             return f" {invented_word(self.rng, (1, 3)).capitalize()}: "
         return self.rng.choice(self.pools.values[f"separator_{self.split}"])
 
