@@ -1,7 +1,10 @@
-"""Training throughput on the tiny model: lamstudio (packed / padded) against TRL SFTTrainer.
+"""Training throughput: lamstudio (packed / padded) against TRL SFTTrainer, tokens/s and MFU.
 
     .venv/bin/python bench/train.py [--steps 10] [--rounds 1] [--batch 4] [--max-len 512]
                                     [--threads 1] [--json out.json]
+    # on a GPU: a ~0.5B Llama built from config, bf16, SDPA or flash attention
+    python bench/train.py --model 0.5b --batch 8 --max-len 2048 --records 4000 --steps 30 \
+                          [--attn flash_attention_2] [--peak-tflops 989]
 
 Builds, offline, a byte-level BPE and the ``tiny`` Llama (~6M parameters) on ~1,000
 synthetic tool-calling records of varied length (1-4 tools, 1-3 turns, 0-2 calls per turn),
@@ -24,6 +27,22 @@ this 2-core machine shared with other jobs, 2 OpenMP threads measured 12-16 s pe
 1.7 s with 1 thread (threads spin at barriers while the other core is taken); on a quiet
 machine use ``--threads 2``. The default run (~4.5 min here) is dominated by "TRL default",
 whose bf16 autocast + gradient checkpointing ran 14x slower than TRL in fp32 on this CPU.
+
+``--model 0.5b`` is the GPU benchmark: hidden 1024, 24 layers, 16 heads, MLP 4096, the
+embedding padded to 32,768 rows so that the output layer costs what a real vocabulary's
+does (the BPE trained here has ~3k tokens; the extra rows are never targets), ~0.44B
+parameters; it trains in bf16 where the GPU has it (lamstudio's ``precision: auto``; TRL is
+given the same bf16 weights and ``bf16=True``).
+
+MFU (model FLOPs utilisation) = real tokens/s x model FLOPs per token / peak FLOP/s. Model
+FLOPs per token follow the PaLM paper's count, with each example's own length as the
+attention context (packed examples attend only inside themselves) and the output layer
+counted at trained positions only (lamstudio computes logits nowhere else; counting the
+others would credit work that is not needed):
+``6 * N_body + 6 * hidden * vocab * trained_share + 12 * layers * hidden * sum(n^2) / sum(n)``.
+It is an average over the data, not a per-step count. The peak is bf16 dense tensor-core
+FLOP/s, looked up from the GPU's name (H100/H200 SXM 989, H100 PCIe 756, A100 312, L40S 362 TFLOP/s)
+or given with ``--peak-tflops``; on a CPU MFU is printed only when ``--peak-tflops`` is given.
 
 Throughput counts real tokens only (no padding): for lamstudio from the data plan, for TRL
 from ``num_input_tokens_seen`` in ``non_padding`` mode. Per-step times are taken at
@@ -100,7 +119,18 @@ def make_record(k: int, tools: list[dict], words: list[str], rng: random.Random)
     return {"id": f"r{k}", "source": "bench", "tools": offered, "messages": messages}
 
 
-def prepare(root: Path, n_records: int) -> dict[str, Any]:
+# Model shapes (lamstudio.train sizes or config dicts).
+MODELS: dict[str, str | dict[str, int]] = {
+    "tiny": "tiny",
+    "0.5b": dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
+                 num_attention_heads=16, num_key_value_heads=16, vocab_size=32768),
+}
+# bf16 dense tensor-core peak, TFLOP/s, by a piece of the device name (first match wins).
+PEAK_BF16_TFLOPS = (("H100 PCIe", 756.0), ("H100", 989.4), ("H200", 989.4), ("A100", 312.0),
+                    ("L40S", 362.0))
+
+
+def prepare(root: Path, n_records: int, model: str = "tiny") -> dict[str, Any]:
     """Data file, tokenizer, tiny model, and the encoded examples (shared by every run)."""
     from transformers import AutoTokenizer
 
@@ -115,12 +145,39 @@ def prepare(root: Path, n_records: int) -> dict[str, Any]:
     data = root / "data.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in records))
     train_tokenizer(records, 8000, root / "tok")
-    model = build_model("tiny", root / "tok", root / "model")
+    model = build_model(MODELS[model], root / "tok", root / "model")
     tok = AutoTokenizer.from_pretrained(root / "model")
     renderer = Renderer(tok)
     encoded = [renderer.encode(Trajectory.model_validate(r)) for r in records]
     return {"data": data, "model": root / "model", "tokenizer": tok, "encoded": encoded,
-            "params": count_params(model), "vocab": len(tok)}
+            "params": count_params(model), "vocab": len(tok), "config": model.config}
+
+
+def flops_per_token(assets: dict[str, Any], max_len: int) -> float:
+    """Model FLOPs (forward + backward) per real token, averaged over the records that fit."""
+    from lamstudio.render import IGNORE_INDEX
+
+    c = assets["config"]
+    h, layers, vocab = c.hidden_size, c.num_hidden_layers, c.vocab_size
+    body = assets["params"] - vocab * h  # tied embedding: the output layer is counted below
+    lens = [len(e.input_ids) for e in assets["encoded"] if len(e.input_ids) <= max_len]
+    trained = sum(sum(lab != IGNORE_INDEX for lab in e.labels) for e in assets["encoded"]
+                  if len(e.input_ids) <= max_len)
+    tokens = sum(lens)
+    return (6 * body + 6 * h * vocab * trained / tokens
+            + 12 * layers * h * sum(n * n for n in lens) / tokens)
+
+
+def peak_flops(args: argparse.Namespace) -> float | None:
+    """Peak FLOP/s for MFU: --peak-tflops, else looked up from the GPU's name, else None."""
+    import torch
+
+    if args.peak_tflops:
+        return args.peak_tflops * 1e12
+    if not torch.cuda.is_available():
+        return None
+    name = torch.cuda.get_device_name()
+    return next((t * 1e12 for key, t in PEAK_BF16_TFLOPS if key in name), None)
 
 
 def step_clock() -> Any:
@@ -161,7 +218,8 @@ def run_lamstudio(assets: dict[str, Any], out: Path, args: argparse.Namespace,
     from lamstudio.train import load_config, train
 
     cfg = load_config(base={
-        "run_dir": str(out), "seed": 0, "model": {"name_or_path": str(assets["model"])},
+        "run_dir": str(out), "seed": 0,
+        "model": {"name_or_path": str(assets["model"]), "attn_implementation": args.attn},
         "data": {"sources": [{"path": str(assets["data"])}], "max_len": args.max_len,
                  "packing": packing},
         "train": {"mode": "full", "max_steps": args.steps, "batch_size": args.batch,
@@ -180,6 +238,8 @@ def run_trl(assets: dict[str, Any], out: Path, args: argparse.Namespace,
     from trl import SFTConfig, SFTTrainer
 
     torch.set_num_threads(args.threads)
+    cuda = torch.cuda.is_available()
+    bf16 = cuda and torch.cuda.is_bf16_supported()  # what lamstudio's precision "auto" picks
     # The same token ids and assistant-only labels lamstudio trains on (TRL takes a
     # pre-tokenized dataset with "input_ids" and "labels" as is); over-long ones dropped
     # as lamstudio does.
@@ -189,11 +249,15 @@ def run_trl(assets: dict[str, Any], out: Path, args: argparse.Namespace,
         output_dir=str(out), max_steps=args.steps, per_device_train_batch_size=args.batch,
         learning_rate=1e-3, lr_scheduler_type="cosine", warmup_steps=0.05, logging_steps=10,
         max_length=args.max_len,
-        packing=packing, save_strategy="no", report_to="none", use_cpu=True, seed=0,
+        packing=packing, save_strategy="no", report_to="none", use_cpu=not cuda, seed=0,
         include_num_input_tokens_seen="non_padding", disable_tqdm=True,
         dataloader_num_workers=0,
-        **({} if defaults else {"bf16": False, "gradient_checkpointing": False}))
-    model = AutoModelForCausalLM.from_pretrained(assets["model"], dtype=torch.float32)
+        **({} if defaults else {"bf16": bf16, "gradient_checkpointing": False}))
+    # lamstudio loads the weights in bf16 on such a GPU: TRL gets the same (fair run); its
+    # default run keeps from_pretrained's fp32 weights with bf16 autocast, as a user gets it.
+    dtype = torch.bfloat16 if bf16 and not defaults else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(assets["model"], dtype=dtype,
+                                                 attn_implementation=args.attn)
     trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows),
                          processing_class=assets["tokenizer"])
     clock = step_clock()
@@ -222,6 +286,10 @@ def main() -> None:
     ap.add_argument("--max-len", type=int, default=512)
     ap.add_argument("--records", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--model", choices=list(MODELS), default="tiny")
+    ap.add_argument("--attn", default="sdpa", help="sdpa | flash_attention_2 | eager")
+    ap.add_argument("--peak-tflops", type=float, default=None,
+                    help="peak FLOP/s for MFU (default: looked up from the GPU's name)")
     ap.add_argument("--runs", default=",".join(RUNS),
                     help="comma-separated subset of: " + ", ".join(RUNS))
     ap.add_argument("--json", type=Path, help="also write the results here")
@@ -233,9 +301,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         t0 = time.perf_counter()
-        assets = prepare(root, args.records)
+        assets = prepare(root, args.records, args.model)
         lens = sorted(len(e.input_ids) for e in assets["encoded"])
-        print(f"tiny model: {assets['params'] / 1e6:.2f}M params, vocab {assets['vocab']}; "
+        fpt, peak = flops_per_token(assets, args.max_len), peak_flops(args)
+        print(f"{args.model} model: {assets['params'] / 1e6:.2f}M params, vocab "
+              f"{assets['vocab']} (embedding {assets['config'].vocab_size}), "
+              f"{fpt / 1e9:.2f} GFLOP/token; "
               f"{len(lens)} records, tokens median {lens[len(lens) // 2]}, max {lens[-1]}; "
               f"setup {time.perf_counter() - t0:.0f}s")
         names = [n.strip() for n in args.runs.split(",") if n.strip()]
@@ -253,17 +324,30 @@ def main() -> None:
                       f"(median step) {r['tokens_per_step']:6,.0f} tok/step "
                       f"[{time.perf_counter() - t1:.0f}s]", flush=True)
         results = {name: summarize(p) for name, p in pooled.items()}
+    for r in results.values():
+        r["mfu"] = r["median_tok_s"] * fpt / peak if peak else None
     base = results[BASELINE]["median_tok_s"]
     print(f"\nreal tokens/s, {args.rounds} rounds x {args.steps} steps "
           f"(first {WARMUP} of each run excluded); ratio against {BASELINE}:")
     for name, r in results.items():
+        mfu = f"  MFU {r['mfu']:6.1%}" if r["mfu"] is not None else ""
         print(f"  {name:34s} median {r['median_tok_s']:7,.0f}  overall "
-              f"{r['overall_tok_s']:7,.0f}  {r['median_tok_s'] / base:5.2f}x")
+              f"{r['overall_tok_s']:7,.0f}  {r['median_tok_s'] / base:5.2f}x{mfu}")
+    if peak is None:
+        print("MFU: no peak known for this device (give --peak-tflops)")
     if args.json:
         args.json.write_text(json.dumps({
             "date": date.today().isoformat(), "machine": platform.machine(),
-            "cores": os.cpu_count(), "args": {k: v for k, v in vars(args).items()
-                                              if k != "json"}, "results": results}, indent=1))
+            "cores": os.cpu_count(), "device": device_name(),
+            "flops_per_token": fpt, "peak_flops": peak,
+            "args": {k: v for k, v in vars(args).items() if k != "json"},
+            "results": results}, indent=1))
+
+
+def device_name() -> str:
+    import torch
+
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor()
 
 
 if __name__ == "__main__":
