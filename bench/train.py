@@ -31,8 +31,8 @@ whose bf16 autocast + gradient checkpointing ran 14x slower than TRL in fp32 on 
 ``--model 0.5b`` is the GPU benchmark: hidden 1024, 24 layers, 16 heads, MLP 4096, the
 embedding padded to 32,768 rows so that the output layer costs what a real vocabulary's
 does (the BPE trained here has ~3k tokens; the extra rows are never targets), ~0.44B
-parameters; it trains in bf16 where the GPU has it (lamstudio's ``precision: auto``; TRL is
-given the same bf16 weights and ``bf16=True``).
+parameters; it trains with bf16 autocast over fp32 master weights where the GPU has bf16
+(lamstudio's ``precision: auto``; TRL's fair run is given ``bf16=True`` and the same weights).
 
 MFU (model FLOPs utilisation) = real tokens/s x model FLOPs per token / peak FLOP/s. Model
 FLOPs per token follow the PaLM paper's count, with each example's own length as the
@@ -41,8 +41,9 @@ counted at trained positions only (lamstudio computes logits nowhere else; count
 others would credit work that is not needed):
 ``6 * N_body + 6 * hidden * vocab * trained_share + 12 * layers * hidden * sum(n^2) / sum(n)``.
 It is an average over the data, not a per-step count. The peak is bf16 dense tensor-core
-FLOP/s, looked up from the GPU's name (H100/H200 SXM 989, H100 PCIe 756, A100 312, L40S 362 TFLOP/s)
-or given with ``--peak-tflops``; on a CPU MFU is printed only when ``--peak-tflops`` is given.
+FLOP/s, looked up from the GPU's name (H100/H200 SXM 989, H100 PCIe 756, A100 312, L40S
+362 TFLOP/s) or given with ``--peak-tflops``; on a CPU MFU is printed only when
+``--peak-tflops`` is given.
 
 Throughput counts real tokens only (no padding): for lamstudio from the data plan, for TRL
 from ``num_input_tokens_seen`` in ``non_padding`` mode. Per-step times are taken at
@@ -253,10 +254,9 @@ def run_trl(assets: dict[str, Any], out: Path, args: argparse.Namespace,
         include_num_input_tokens_seen="non_padding", disable_tqdm=True,
         dataloader_num_workers=0,
         **({} if defaults else {"bf16": bf16, "gradient_checkpointing": False}))
-    # lamstudio loads the weights in bf16 on such a GPU: TRL gets the same (fair run); its
-    # default run keeps from_pretrained's fp32 weights with bf16 autocast, as a user gets it.
-    dtype = torch.bfloat16 if bf16 and not defaults else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(assets["model"], dtype=dtype,
+    # Full fine-tuning in lamstudio keeps fp32 master weights under bf16 autocast; TRL
+    # gets the same (its SFTConfig default is bf16=True too).
+    model = AutoModelForCausalLM.from_pretrained(assets["model"], dtype=torch.float32,
                                                  attn_implementation=args.attn)
     trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows),
                          processing_class=assets["tokenizer"])
