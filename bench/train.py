@@ -161,12 +161,14 @@ def flops_per_token(assets: dict[str, Any], max_len: int) -> float:
     c = assets["config"]
     h, layers, vocab = c.hidden_size, c.num_hidden_layers, c.vocab_size
     body = assets["params"] - vocab * h  # tied embedding: the output layer is counted below
-    lens = [len(e.input_ids) for e in assets["encoded"] if len(e.input_ids) <= max_len]
-    trained = sum(sum(lab != IGNORE_INDEX for lab in e.labels) for e in assets["encoded"]
-                  if len(e.input_ids) <= max_len)
-    tokens = sum(lens)
+    fit = [e for e in assets["encoded"] if len(e.input_ids) <= max_len]
+    if not fit:
+        raise SystemExit(f"--max-len {max_len}: no record fits (shortest "
+                         f"{min(len(e.input_ids) for e in assets['encoded'])} tokens)")
+    tokens = sum(len(e.input_ids) for e in fit)
+    trained = sum(lab != IGNORE_INDEX for e in fit for lab in e.labels)
     return (6 * body + 6 * h * vocab * trained / tokens
-            + 12 * layers * h * sum(n * n for n in lens) / tokens)
+            + 12 * layers * h * sum(len(e.input_ids) ** 2 for e in fit) / tokens)
 
 
 def peak_flops(args: argparse.Namespace) -> float | None:
@@ -347,7 +349,9 @@ def main() -> None:
 def device_name() -> str:
     import torch
 
-    return torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor()
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    return platform.processor() or platform.machine()  # processor() is often "" on Linux
 
 
 if __name__ == "__main__":
