@@ -55,6 +55,7 @@ def test_overrides_reach_any_leaf(tmp_path: Path) -> None:
     ("data.sources.0.weight=1", "give a weight to every source or to none"),
     ("data.sources.1.weight=1", "give weight or epochs, not both"),
     ("data.temperature=2", "replaces per-source weight/epochs"),
+    ("train.label_smoothing=1.0", "train.label_smoothing: must be in [0, 1)"),
     ("model.name_or_path=''", "model.name_or_path: required"),
     ("nonsense", "expected key=value"),
 ])

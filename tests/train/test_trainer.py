@@ -147,10 +147,11 @@ def test_unknown_lora_target_is_named(assets: dict[str, Path], tmp_path: Path) -
         run(assets, tmp_path / "t", lora={"target_modules": ["no_such_proj"]})
 
 
-def _fake_trainer() -> Any:
+def _fake_trainer(label_smoothing: float = 0.0) -> Any:
     from types import SimpleNamespace
 
-    return SimpleNamespace(args=SimpleNamespace(average_tokens_across_devices=False),
+    return SimpleNamespace(args=SimpleNamespace(average_tokens_across_devices=False,
+                                                label_smoothing_factor=label_smoothing),
                            accelerator=SimpleNamespace(unwrap_model=lambda m: m))
 
 
@@ -217,3 +218,38 @@ def test_trained_positions_only_give_the_same_gradients(assets: dict[str, Path])
     for name, p in model.named_parameters():
         torch.testing.assert_close(p.grad, want[name], msg=name)
     assert not model.get_output_embeddings()._forward_pre_hooks
+
+
+@pytest.mark.parametrize("return_outputs", [False, True])
+def test_label_smoothing_is_applied_to_trained_tokens(assets: dict[str, Path],
+                                                      return_outputs: bool) -> None:
+    """``train.label_smoothing`` reaches the loss (transformers' own loss would ignore a
+    custom compute_loss): it equals smoothed cross-entropy over the trained tokens."""
+    import torch.nn.functional as F
+    from transformers import AutoModelForCausalLM
+
+    from lamstudio.train._trainer import token_loss
+
+    model = AutoModelForCausalLM.from_pretrained(assets["model"]).eval()
+    ids, labels = _batch()
+    with torch.no_grad():
+        out = token_loss(_fake_trainer(0.1), model,
+                         {"input_ids": ids, "labels": labels.clone()}, None, return_outputs, None)
+        got = out[0] if return_outputs else out
+        logits = model(input_ids=ids).logits[:, :-1]
+    target = labels[:, 1:]
+    keep = target != -100
+    want = F.cross_entropy(logits[keep], target[keep], label_smoothing=0.1)
+    plain = F.cross_entropy(logits[keep], target[keep])
+    torch.testing.assert_close(got, want)
+    assert not torch.isclose(got, plain)
+
+
+def test_label_smoothing_reaches_the_training_arguments(tmp_path: Path) -> None:
+    from lamstudio.train import TrainConfig
+    from lamstudio.train._trainer import Dist, training_args
+
+    cfg = TrainConfig(run_dir=str(tmp_path))
+    cfg.train.label_smoothing = 0.05
+    args = training_args(cfg, 10, False, "fp32", False, Dist())
+    assert args.label_smoothing_factor == 0.05

@@ -83,6 +83,9 @@ class OptimConfig:
     grad_accum: int = 1
     lr: float = 2e-4
     weight_decay: float = 0.0
+    # Share of each target's probability spread over the whole vocabulary (as
+    # ``label_smoothing_factor`` in transformers); 0 = plain cross-entropy.
+    label_smoothing: float = 0.0
     warmup_ratio: float = 0.03
     scheduler: str = "cosine"
     max_grad_norm: float = 1.0
@@ -257,5 +260,7 @@ def check_config(cfg: TrainConfig) -> None:
             raise ConfigError(f"train.{key}: must be >= 1")
     if t.precision not in ("auto", "bf16", "fp16", "fp32"):
         raise ConfigError(f"train.precision: expected auto|bf16|fp16|fp32, got {t.precision!r}")
+    if not 0.0 <= t.label_smoothing < 1.0:
+        raise ConfigError(f"train.label_smoothing: must be in [0, 1), got {t.label_smoothing}")
     if t.max_steps <= 0 and t.epochs <= 0:
         raise ConfigError("train: set epochs > 0 or max_steps > 0")

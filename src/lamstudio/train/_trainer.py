@@ -199,7 +199,8 @@ def training_args(cfg: TrainConfig, steps: int, has_eval: bool, prec: str, cuda:
         output_dir=str(run / "checkpoints"), logging_dir=str(run / "tb"),
         per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.batch_size,
         gradient_accumulation_steps=t.grad_accum, learning_rate=t.lr,
-        weight_decay=t.weight_decay, lr_scheduler_type=t.scheduler, max_grad_norm=t.max_grad_norm,
+        weight_decay=t.weight_decay, label_smoothing_factor=t.label_smoothing,
+        lr_scheduler_type=t.scheduler, max_grad_norm=t.max_grad_norm,
         optim=t.optim, num_train_epochs=1, max_steps=steps,
         warmup_ratio=t.warmup_ratio, warmup_steps=t.warmup_ratio,
         logging_steps=t.logging_steps, logging_first_step=True,
@@ -290,7 +291,9 @@ def token_loss(trainer: Any, model: Any, inputs: dict[str, Any], weights: Any,
         with select:
             outputs = model(**inputs)
         logits = select.rows(outputs.logits)
-    ce = F.cross_entropy(logits.float(), target[keep], reduction="none")
+    smoothing = float(getattr(trainer.args, "label_smoothing_factor", 0.0) or 0.0)
+    ce = F.cross_entropy(logits.float(), target[keep], reduction="none",
+                         label_smoothing=smoothing)
     if weights is not None:
         ce = ce * weights[:, 1:].to(ce.device)[keep]
     denom = num_items_in_batch if num_items_in_batch is not None else keep.sum()
