@@ -53,6 +53,18 @@ def test_metrics_are_recomputed_from_the_saved_predictions(run_dir: Path) -> Non
     assert pct(saved["metrics"]["parse_rate"]) in report
 
 
+def test_the_time_cap_stops_training_and_says_so(tmp_path: Path) -> None:
+    args = [a if a != "4" else "50" for a in ARGS]  # 50 planned steps
+    result = CliRunner().invoke(app, ["quickstart", "--out-dir", str(tmp_path / "out"), *args,
+                                      "--max-train-minutes", "0.0001"])
+    assert result.exit_code == 0, result.output
+    run = json.loads((tmp_path / "out" / "metrics.json").read_text())["run"]
+    assert run["steps_planned"] == 50 and run["steps_done"] < 50
+    assert run["stopped_early"] == f"time cap 0.0001 min reached at step {run['steps_done']}"
+    assert "training stopped early" in result.output
+    assert "--max-train-minutes 0 trains them all" in " ".join(result.output.split())
+
+
 def test_training_distribution_is_scored_on_queries_not_in_training(run_dir: Path) -> None:
     train_queries = {json.loads(x)["messages"][0]["content"]
                      for x in (run_dir / "data/train.jsonl").read_text().splitlines()}

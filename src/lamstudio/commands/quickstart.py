@@ -49,6 +49,10 @@ def quickstart(
     except QuickstartError as exc:
         fail(str(exc))
     console.print(metrics_table(result.metrics, result.summary["train_distribution_metrics"]))
+    run = result.summary["run"]
+    if run["stopped_early"] != "no":  # a slower machine: say so rather than look finished
+        console.print(f"[yellow]training stopped early[/]: {run['stopped_early']} of "
+                      f"{run['steps_planned']} planned (--max-train-minutes 0 trains them all)")
     console.print(f"report -> {result.out_dir / 'report.html'}\n"
                   f"model  -> {result.out_dir / 'run' / 'final'}")
 
