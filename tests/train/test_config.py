@@ -56,6 +56,7 @@ def test_overrides_reach_any_leaf(tmp_path: Path) -> None:
     ("data.sources.1.weight=1", "give weight or epochs, not both"),
     ("data.temperature=2", "replaces per-source weight/epochs"),
     ("train.label_smoothing=1.0", "train.label_smoothing: must be in [0, 1)"),
+    ("train.neftune_alpha=0", "train.neftune_alpha: must be > 0 (or null: off)"),
     ("model.name_or_path=''", "model.name_or_path: required"),
     ("nonsense", "expected key=value"),
 ])

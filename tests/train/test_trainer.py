@@ -253,3 +253,22 @@ def test_label_smoothing_reaches_the_training_arguments(tmp_path: Path) -> None:
     cfg.train.label_smoothing = 0.05
     args = training_args(cfg, 10, False, "fp32", False, Dist())
     assert args.label_smoothing_factor == 0.05
+
+
+def test_neftune_noise_reaches_the_training_forward(assets: dict[str, Path],
+                                                    tmp_path: Path) -> None:
+    """Same seed, data and weights: the first training loss differs only by the noise that
+    ``train.neftune_alpha`` adds to the input embeddings."""
+
+    def first_loss(name: str, alpha: float | None) -> float:
+        run(assets, tmp_path / name, train={
+            "mode": "full", "max_steps": 1, "logging_steps": 1, "save_steps": 1,
+            "neftune_alpha": alpha})
+        state = json.loads((tmp_path / name / "checkpoints" / "checkpoint-1" /
+                            "trainer_state.json").read_text())
+        return next(h["loss"] for h in state["log_history"] if "loss" in h)
+
+    plain, plain_again = first_loss("a", None), first_loss("b", None)
+    noisy = first_loss("c", 15.0)
+    assert plain == plain_again  # the comparison is deterministic
+    assert noisy != plain

@@ -86,6 +86,10 @@ class OptimConfig:
     # Share of each target's probability spread over the whole vocabulary (as
     # ``label_smoothing_factor`` in transformers); 0 = plain cross-entropy.
     label_smoothing: float = 0.0
+    # NEFTune: uniform noise on the input embeddings while training, scaled by
+    # alpha / sqrt(tokens x hidden) (transformers' ``neftune_noise_alpha``; the paper used
+    # 5-15). None: off.
+    neftune_alpha: float | None = None
     warmup_ratio: float = 0.03
     scheduler: str = "cosine"
     max_grad_norm: float = 1.0
@@ -262,5 +266,8 @@ def check_config(cfg: TrainConfig) -> None:
         raise ConfigError(f"train.precision: expected auto|bf16|fp16|fp32, got {t.precision!r}")
     if not 0.0 <= t.label_smoothing < 1.0:
         raise ConfigError(f"train.label_smoothing: must be in [0, 1), got {t.label_smoothing}")
+    if t.neftune_alpha is not None and t.neftune_alpha <= 0:
+        raise ConfigError(
+            f"train.neftune_alpha: must be > 0 (or null: off), got {t.neftune_alpha}")
     if t.max_steps <= 0 and t.epochs <= 0:
         raise ConfigError("train: set epochs > 0 or max_steps > 0")

@@ -200,6 +200,7 @@ def training_args(cfg: TrainConfig, steps: int, has_eval: bool, prec: str, cuda:
         per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.batch_size,
         gradient_accumulation_steps=t.grad_accum, learning_rate=t.lr,
         weight_decay=t.weight_decay, label_smoothing_factor=t.label_smoothing,
+        neftune_noise_alpha=t.neftune_alpha,
         lr_scheduler_type=t.scheduler, max_grad_norm=t.max_grad_norm,
         optim=t.optim, num_train_epochs=1, max_steps=steps,
         warmup_ratio=t.warmup_ratio, warmup_steps=t.warmup_ratio,
