@@ -54,7 +54,8 @@ def test_metrics_are_recomputed_from_the_saved_predictions(run_dir: Path) -> Non
 
 
 def test_the_time_cap_stops_training_and_says_so(tmp_path: Path) -> None:
-    args = [a if a != "4" else "50" for a in ARGS]  # 50 planned steps
+    args = list(ARGS)
+    args[args.index("--steps") + 1] = "50"
     result = CliRunner().invoke(app, ["quickstart", "--out-dir", str(tmp_path / "out"), *args,
                                       "--max-train-minutes", "0.0001"])
     assert result.exit_code == 0, result.output

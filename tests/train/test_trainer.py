@@ -245,30 +245,21 @@ def test_label_smoothing_is_applied_to_trained_tokens(assets: dict[str, Path],
     assert not torch.isclose(got, plain)
 
 
-def test_label_smoothing_reaches_the_training_arguments(tmp_path: Path) -> None:
-    from lamstudio.train import TrainConfig
-    from lamstudio.train._trainer import Dist, training_args
+@pytest.mark.parametrize("option", [{"neftune_alpha": 15.0}, {"label_smoothing": 0.1}])
+def test_loss_options_reach_a_real_training_step(assets: dict[str, Path], tmp_path: Path,
+                                                 option: dict[str, float]) -> None:
+    """Same seed, data and weights: the first logged training loss of a real run changes
+    only through the option (NEFTune noise on the input embeddings; label smoothing, whose
+    exact value ``test_label_smoothing_is_applied_to_trained_tokens`` checks)."""
 
-    cfg = TrainConfig(run_dir=str(tmp_path))
-    cfg.train.label_smoothing = 0.05
-    args = training_args(cfg, 10, False, "fp32", False, Dist())
-    assert args.label_smoothing_factor == 0.05
-
-
-def test_neftune_noise_reaches_the_training_forward(assets: dict[str, Path],
-                                                    tmp_path: Path) -> None:
-    """Same seed, data and weights: the first training loss differs only by the noise that
-    ``train.neftune_alpha`` adds to the input embeddings."""
-
-    def first_loss(name: str, alpha: float | None) -> float:
+    def first_loss(name: str, extra: dict[str, float]) -> float:
         run(assets, tmp_path / name, train={
-            "mode": "full", "max_steps": 1, "logging_steps": 1, "save_steps": 1,
-            "neftune_alpha": alpha})
+            "mode": "full", "max_steps": 1, "logging_steps": 1, "save_steps": 1, **extra})
         state = json.loads((tmp_path / name / "checkpoints" / "checkpoint-1" /
                             "trainer_state.json").read_text())
         return next(h["loss"] for h in state["log_history"] if "loss" in h)
 
-    plain, plain_again = first_loss("a", None), first_loss("b", None)
-    noisy = first_loss("c", 15.0)
+    plain, plain_again = first_loss("a", {}), first_loss("b", {})
+    changed = first_loss("c", option)
     assert plain == plain_again  # the comparison is deterministic
-    assert noisy != plain
+    assert changed != plain

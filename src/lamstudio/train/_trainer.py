@@ -292,9 +292,8 @@ def token_loss(trainer: Any, model: Any, inputs: dict[str, Any], weights: Any,
         with select:
             outputs = model(**inputs)
         logits = select.rows(outputs.logits)
-    smoothing = float(getattr(trainer.args, "label_smoothing_factor", 0.0) or 0.0)
     ce = F.cross_entropy(logits.float(), target[keep], reduction="none",
-                         label_smoothing=smoothing)
+                         label_smoothing=trainer.args.label_smoothing_factor)
     if weights is not None:
         ce = ce * weights[:, 1:].to(ce.device)[keep]
     denom = num_items_in_batch if num_items_in_batch is not None else keep.sum()
