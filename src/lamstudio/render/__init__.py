@@ -10,17 +10,21 @@ from lamstudio.render._encode import IGNORE_INDEX, Encoded, Renderer, RenderErro
 from lamstudio.render._pack import Packed, PackResult, PackStats, pack
 from lamstudio.render._parse import ParsedOutput, parse_output, render_calls
 from lamstudio.render._templates import (
+    CALL_STYLES,
+    CHATML_TOOLS_TEMPLATE,
     DEFAULT_SPECIAL_TOKENS,
     DEFAULT_TEMPLATE,
     EOS_TOKEN,
     PAD_TOKEN,
+    TEMPLATES,
     TOOL_CALLS_MARKER,
     template_renders_tools,
 )
 
 __all__ = [
-    "DEFAULT_SPECIAL_TOKENS", "DEFAULT_TEMPLATE", "EOS_TOKEN", "IGNORE_INDEX", "PAD_TOKEN",
-    "TOOL_CALLS_MARKER", "CheckFailure", "Encoded", "PackResult", "PackStats", "Packed",
-    "ParsedOutput", "RenderError", "Renderer", "chat_of", "check_record", "collate_packed",
-    "collate_padded", "pack", "parse_output", "render_calls", "template_renders_tools",
+    "CALL_STYLES", "CHATML_TOOLS_TEMPLATE", "DEFAULT_SPECIAL_TOKENS", "DEFAULT_TEMPLATE",
+    "EOS_TOKEN", "IGNORE_INDEX", "PAD_TOKEN", "TEMPLATES", "TOOL_CALLS_MARKER", "CheckFailure",
+    "Encoded", "PackResult", "PackStats", "Packed", "ParsedOutput", "RenderError", "Renderer",
+    "chat_of", "check_record", "collate_packed", "collate_padded", "pack", "parse_output",
+    "render_calls", "template_renders_tools",
 ]

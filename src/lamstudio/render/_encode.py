@@ -20,12 +20,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lamstudio.render._parse import ParsedOutput, parse_output
+from lamstudio.render._parse import ParsedOutput, parse_output, render_calls
 from lamstudio.render._templates import (
+    CALL_STYLES,
+    CHATML_TOKENS,
+    CHATML_TOOLS_TEMPLATE,
     DEFAULT_SPECIAL_TOKENS,
     DEFAULT_TEMPLATE,
     EOS_TOKEN,
     PAD_TOKEN,
+    TEMPLATES,
     has_generation_blocks,
     render_template,
     split_marked,
@@ -86,9 +90,13 @@ def chat_of(t: Trajectory, upto: int | None = None) -> tuple[list[dict], list[di
 class Renderer:
     """Renders trajectories with one chat template; the same object parses model output.
 
-    ``template``: Jinja source to use. Otherwise ``use_model_template`` decides: True = the
-    tokenizer's own template (an error if it cannot render tools and tool calls), False = the
-    lamstudio default, None = the model's when it renders tools, else the default.
+    ``template``: Jinja source, or the name of a shipped template (``TEMPLATES``: ``default``,
+    ``chatml_tools``). Otherwise ``use_model_template`` decides: True = the tokenizer's own
+    template (an error if it cannot render tools and tool calls), False = the lamstudio
+    default, None = automatic: the model's own when it renders tools; else ``chatml_tools``
+    when the model speaks ChatML (its template uses ``<|im_start|>`` and both ChatML tokens
+    are in its vocabulary, e.g. SmolLM2); else the default. ``template_name`` says which
+    (``model``, ``chatml_tools``, ``default`` or ``custom``).
     """
 
     def __init__(self, tokenizer: Any, template: str | None = None, *,
@@ -107,13 +115,13 @@ class Renderer:
         self._extra.setdefault("bos_token", "")
         self._extra.setdefault("eos_token", "")
         vocab = tokenizer.get_vocab()
-        self.missing_special_tokens = (
-            [t for t in DEFAULT_SPECIAL_TOKENS if t != PAD_TOKEN and t not in vocab]
-            if self.template == DEFAULT_TEMPLATE else [])
+        needed = {DEFAULT_TEMPLATE: [t for t in DEFAULT_SPECIAL_TOKENS if t != PAD_TOKEN],
+                  CHATML_TOOLS_TEMPLATE: list(CHATML_TOKENS)}.get(self.template, [])
+        self.missing_special_tokens = [t for t in needed if t not in vocab]
         if self.missing_special_tokens:
-            warnings.warn(f"the default template's tokens {self.missing_special_tokens} are "
-                          "not in this tokenizer's vocabulary: they will be split into pieces",
-                          stacklevel=2)
+            warnings.warn(f"the {self.template_name} template's tokens "
+                          f"{self.missing_special_tokens} are not in this tokenizer's "
+                          "vocabulary: they will be split into pieces", stacklevel=2)
 
     # ----- inference side -------------------------------------------------------------
     def prompt_text(self, t: Trajectory, upto: int | None = None) -> str:
@@ -127,6 +135,18 @@ class Renderer:
     def parse(self, text: str) -> ParsedOutput:
         return parse_output(text)
 
+    @property
+    def call_style(self) -> str | None:
+        """How this template writes calls (``render_calls`` style); None for a model's own."""
+        return CALL_STYLES.get(self.template_name)
+
+    def render_calls(self, calls: Sequence[Any], content: str = "") -> str:
+        """The assistant output this template trains for ``content`` plus ``calls``."""
+        if self.call_style is None:
+            raise ValueError(f"the {self.template_name} template's call format is not "
+                             "lamstudio's: render a whole conversation instead")
+        return render_calls(calls, content, style=self.call_style)
+
     def decode(self, ids: Sequence[int]) -> str:
         """Text of generated ids for ``parse``: markers such as ``[TOOL_CALLS]`` are special
         tokens, so they must be kept (``skip_special_tokens=False``)."""
@@ -134,10 +154,13 @@ class Renderer:
 
     @property
     def stop_token_ids(self) -> list[int]:
-        """Ids that end an assistant turn (``<|end|>`` for the default template)."""
+        """Ids that end an assistant turn (``<|end|>`` for the default template,
+        ``<|im_end|>`` for ``chatml_tools``)."""
         ids = {self.tokenizer.eos_token_id} if self.tokenizer.eos_token_id is not None else set()
-        if self.template == DEFAULT_TEMPLATE and EOS_TOKEN in self.tokenizer.get_vocab():
-            ids.add(self.tokenizer.convert_tokens_to_ids(EOS_TOKEN))
+        end = {DEFAULT_TEMPLATE: EOS_TOKEN, CHATML_TOOLS_TEMPLATE: CHATML_TOKENS[1]}.get(
+            self.template)
+        if end is not None and end in self.tokenizer.get_vocab():
+            ids.add(self.tokenizer.convert_tokens_to_ids(end))
         return sorted(ids)
 
     # ----- training side --------------------------------------------------------------
@@ -199,7 +222,10 @@ class Renderer:
 def _choose_template(tokenizer: Any, template: str | None,
                      use_model_template: bool | None) -> tuple[str, str]:
     if template is not None:
-        return template, "custom"
+        if template in TEMPLATES:
+            return TEMPLATES[template], template
+        named = [n for n, src in TEMPLATES.items() if src == template]
+        return template, (named[0] if named else "custom")
     own = getattr(tokenizer, "chat_template", None)
     if isinstance(own, dict):  # several named templates: "tool_use" is the one for tools
         own = own.get("tool_use") or own.get("default")
@@ -211,7 +237,18 @@ def _choose_template(tokenizer: Any, template: str | None,
                          "calls; use the lamstudio default template instead")
     if usable and own != DEFAULT_TEMPLATE:
         return own, "model"
-    return DEFAULT_TEMPLATE, "default"  # also when the model ships lamstudio's template
+    if usable:  # the model ships lamstudio's template
+        return DEFAULT_TEMPLATE, "default"
+    if _speaks_chatml(tokenizer, own):
+        return CHATML_TOOLS_TEMPLATE, "chatml_tools"
+    return DEFAULT_TEMPLATE, "default"
+
+
+def _speaks_chatml(tokenizer: Any, own: str | None) -> bool:
+    """ChatML turn tokens are single tokens and the model's own template (if any) uses them:
+    then its turns, with lamstudio's tool format inside, are what it was tuned on."""
+    vocab = tokenizer.get_vocab()
+    return all(t in vocab for t in CHATML_TOKENS) and (not own or CHATML_TOKENS[0] in own)
 
 
 def _label(t: Trajectory, ids: list[int], offsets: list[tuple[int, int]],

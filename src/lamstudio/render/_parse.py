@@ -1,14 +1,16 @@
 """Parse model output into tool calls, content and reasoning, whatever template wrote it.
 
 Formats read: the lamstudio default (``text[TOOL_CALLS][{"name":..,"arguments":{..}}]``),
+lamstudio's ``chatml_tools`` (text, a newline, then that JSON list in a ```json fence),
 Mistral's ``[TOOL_CALLS]`` prefix (a list, or ``name[ARGS]{...}``), Hermes/Qwen
 ``<tool_call>{...}</tool_call>`` tags (any number), ``<think>...</think>`` reasoning, JSON in
 code fences, bare xLAM-style JSON, OpenAI-shaped ``{"function": {...}}`` items and Llama-style
 ``"parameters"``. ``arguments`` given as a JSON string are decoded.
 
 ``parse_output`` never raises: malformed output becomes an ``error_code`` (``invalid_json``,
-``bad_call_shape``, ``unclosed_tag``, ``trailing_text``, ``empty``, ``not_text``) with a
-readable ``error``; whatever calls could be read are still returned.
+also for a ```json block that is not JSON; ``bad_call_shape``; ``unclosed_tag``, also for a
+code fence never closed; ``trailing_text``; ``empty``; ``not_text``) with a readable
+``error``; whatever calls could be read are still returned.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from lamstudio.schema import FunctionCall, ToolCall
 _TERMINATORS = ("<|end|>", "<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|endoftext|>",
                 "<|end_of_text|>", "</s>", "<end_of_turn>")
 _FENCE = re.compile(r"```[ \t]*([A-Za-z_]*)[ \t]*\n?(.*?)```", re.DOTALL)
+_FENCE_HEAD = re.compile(r"[ \t]*[A-Za-z_]*[ \t]*\n?")
 _DECODER = json.JSONDecoder()
 
 
@@ -67,8 +70,16 @@ class _Issues:
             self.code, self.message = code, message
 
 
-def render_calls(calls: Iterable[FunctionCall | ToolCall | dict], content: str = "") -> str:
-    """The assistant text the default template writes for ``content`` plus ``calls``."""
+def render_calls(calls: Iterable[FunctionCall | ToolCall | dict], content: str = "", *,
+                 style: str = "marker") -> str:
+    """The assistant text a lamstudio template writes for ``content`` plus ``calls``.
+
+    ``style="marker"`` (the default template): ``text[TOOL_CALLS][{"name":..,"arguments":..}]``;
+    ``style="fence"`` (``chatml_tools``): ``text`` + newline + the same JSON list in a
+    `````json`` fence (``CALL_STYLES`` maps a template name to its style).
+    """
+    if style not in ("marker", "fence"):
+        raise ValueError(f"unknown call style {style!r}: marker or fence")
     items = []
     for c in calls:
         fn = c.function if isinstance(c, ToolCall) else c
@@ -79,8 +90,10 @@ def render_calls(calls: Iterable[FunctionCall | ToolCall | dict], content: str =
             items.append({"name": fn.name, "arguments": fn.arguments})
     if not items:
         return content
-    return content + TOOL_CALLS_MARKER + json.dumps(items, ensure_ascii=False,
-                                                    separators=(",", ":"))
+    block = json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+    if style == "fence":
+        return (content + "\n" if content else "") + "```json\n" + block + "\n```"
+    return content + TOOL_CALLS_MARKER + block
 
 
 def parse_output(text: Any) -> ParsedOutput:
@@ -211,20 +224,33 @@ def _fenced_or_bare_calls(text: str, issues: _Issues) -> tuple[str, list[Functio
             return ("" if calls else stripped), calls
     calls: list[FunctionCall] = []
     kept: list[str] = []
-    pos = 0
+    pos = last_end = 0
     for m in _FENCE.finditer(text):
+        last_end = m.end()
         body = m.group(2).strip()
         if body[:1] not in ("[", "{"):
             continue
         local = _Issues()
         found = _calls_from_text(body, "in a code fence", local, require_shape=True)
-        if not found and not _looks_like_call(body):
-            continue  # JSON that is not a call (an answer, an example): keep as content
+        if not found and not _looks_like_call(body) and local.code != "bad_call_shape":
+            # JSON that is not a call (an answer, an example) stays content; a ```json block
+            # that is not even JSON is most likely a broken call block (chatml_tools).
+            if m.group(1).lower() == "json" and local.code == "invalid_json":
+                issues.add("invalid_json", f"{local.message} (a ```json block)")
+            continue
         if local.code:
             issues.add(local.code, local.message or "")
         calls += found
         kept.append(text[pos:m.start()])
         pos = m.end()
+    opened = text.find("```", last_end)
+    if opened >= 0:  # an odd fence: the output stopped inside a code block
+        body = _FENCE_HEAD.sub("", text[opened + 3:], count=1).strip()
+        if body[:1] in ("[", "{"):
+            issues.add("unclosed_tag", "a ``` code block is never closed (truncated output?)")
+            calls += _calls_from_text(body, "in an unclosed code fence", _Issues())
+            kept.append(text[pos:opened])
+            pos = len(text)
     kept.append(text[pos:])
     return "".join(kept).strip(), calls
 
@@ -277,8 +303,9 @@ def _calls_from_text(text: str, where: str, issues: _Issues,
 
 def _is_call_shaped(value: Any) -> bool:
     items = value if isinstance(value, list) else [value]
-    return bool(items) and all(isinstance(i, dict) and ("name" in i or "function" in i)
-                               for i in items)
+    # "arguments" without a name is a broken call, not an answer that happens to be JSON.
+    return bool(items) and all(isinstance(i, dict) and ("name" in i or "function" in i
+                                                        or "arguments" in i) for i in items)
 
 
 def _one_call(item: Any, where: str, issues: _Issues) -> FunctionCall | None:

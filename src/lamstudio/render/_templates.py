@@ -36,6 +36,19 @@ DEFAULT_TEMPLATE: str = (
     resources.files("lamstudio") / "templates" / "lamstudio_default.jinja"
 ).read_text(encoding="utf-8")
 
+# lamstudio's tool format inside a ChatML base's own turns (``<|im_start|>``/``<|im_end|>``):
+# chosen automatically for a ChatML model whose own template renders no tools (SmolLM2).
+CHATML_TOOLS_TEMPLATE: str = (
+    resources.files("lamstudio") / "templates" / "chatml_tools.jinja"
+).read_text(encoding="utf-8")
+CHATML_TOKENS = ("<|im_start|>", "<|im_end|>")
+
+# Templates lamstudio ships, by the name ``Renderer.template_name`` reports; ``Renderer``
+# and ``data.template`` accept these names in place of Jinja source.
+TEMPLATES: dict[str, str] = {"default": DEFAULT_TEMPLATE, "chatml_tools": CHATML_TOOLS_TEMPLATE}
+# How each shipped template writes an assistant turn's calls (``render_calls(style=...)``).
+CALL_STYLES: dict[str, str] = {"default": "marker", "chatml_tools": "fence"}
+
 # Private-use characters that bracket {% generation %} output in a marked render; they are
 # removed again before tokenizing, leaving exact character spans of the trained text.
 GEN_OPEN, GEN_CLOSE = "\ue000", "\ue001"
