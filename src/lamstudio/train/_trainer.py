@@ -132,9 +132,12 @@ def make_renderer(cfg: TrainConfig, tokenizer: Any) -> Any:
         return Renderer(tokenizer, use_model_template=False)
     if t == "model":
         return Renderer(tokenizer, use_model_template=True)
+    if t == "chatml_tools":
+        return Renderer(tokenizer, template=t)
     path = Path(t)
     if not path.is_file():
-        raise TrainError(f"data.template: {t!r} is not default|model or a template file")
+        raise TrainError(f"data.template: {t!r} is not default|chatml_tools|model or a "
+                         "template file")
     return Renderer(tokenizer, template=path.read_text(encoding="utf-8"))
 
 
