@@ -1,5 +1,5 @@
 """Running models on suites: a tiny local Llama (transformers) and a real OpenAI-compatible
-HTTP server on 127.0.0.1 (lamstudio.llm's scripted server)."""
+HTTP server on 127.0.0.1 (tests/support/scripted_server.py)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_transformers_backend_batches_greedily_and_every_case_is_scored(tiny_mod
 
 
 def test_openai_backend_passes_tools_natively_and_maps_names_back() -> None:
-    from lamstudio.llm import Reply, ScriptedServer
+    from tests.support.scripted_server import Reply, ScriptedServer
 
     cases = load_suite("bfcl:simple_python", limit=4)
     answers = {c.turns[0][-1]["content"]: c for c in cases}
@@ -68,7 +68,7 @@ def test_openai_backend_passes_tools_natively_and_maps_names_back() -> None:
 
 def test_openai_backend_multi_turn_agent_loop_scores_ground_truth() -> None:
     from lamstudio.eval._multi_turn import parse_call
-    from lamstudio.llm import Reply, ScriptedServer
+    from tests.support.scripted_server import Reply, ScriptedServer
 
     case = load_suite("bfcl:multi_turn_base", limit=1)[0]
     steps = []

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 
 import httpx
 import pytest
+from tests.support.scripted_server import Drip, Fail, Raw, Reply, ScriptedServer
 
 from lamstudio.llm import (
-    Fail,
     LLMError,
     LLMUnavailable,
     OpenAIBackend,
-    Raw,
-    Reply,
-    ScriptedServer,
     complete_many,
     complete_sync,
     parse_retry_after,
+    redact,
     request_key,
 )
 
@@ -79,18 +78,73 @@ def test_client_timeout_is_retried():
             complete_sync(backend(srv, timeout_s=0.2, max_retries=1), MSGS)
 
 
-def test_4xx_and_malformed_bodies_fail_fast():
+def test_the_timeout_is_a_deadline_for_the_whole_request():
+    # Every byte comes quickly (within any per-read timeout); the whole answer does not.
+    with ScriptedServer([Drip(Reply("slow"), interval_s=0.05)]) as srv:
+        t0 = time.perf_counter()
+        with pytest.raises(LLMUnavailable, match="timed out"):
+            complete_sync(backend(srv, timeout_s=0.5, max_retries=0), MSGS)
+        assert time.perf_counter() - t0 < 2.5
+    # a trickle that ends within the deadline is not cut
+    with ScriptedServer([Drip(Reply("quick"), interval_s=0.001)]) as srv:
+        assert complete_sync(backend(srv, timeout_s=10), MSGS).content == "quick"
+
+
+def test_a_garbage_200_is_retried_like_a_5xx():
+    script = [Raw("<html>502 bad gateway</html>"), Raw('{"no": "choices"}'), Reply("ok")]
+    with ScriptedServer(script) as srv:
+        assert complete_sync(backend(srv, max_retries=2), MSGS).content == "ok"
+    assert len(srv.requests) == 3
+    with ScriptedServer([Raw("{not json")] * 2) as srv:
+        with pytest.raises(LLMUnavailable, match="not JSON"):
+            complete_sync(backend(srv, max_retries=1), MSGS)
+
+
+def test_auth_and_request_faults_fail_at_once_and_say_what_to_fix(monkeypatch):
+    monkeypatch.setenv("JUDGE_KEY", "sk-wrong")
+    with ScriptedServer([Reply("never")], api_key="sk-right") as srv:
+        with pytest.raises(LLMError, match=r"HTTP 401.*\$JUDGE_KEY") as info:
+            complete_sync(backend(srv, api_key_env="JUDGE_KEY"), MSGS)
+    assert not isinstance(info.value, LLMUnavailable) and len(srv.requests) == 1
+    with ScriptedServer([Reply("never")], api_key="sk-right") as srv:
+        with pytest.raises(LLMError, match=r"HTTP 401.*\$UNSET_KEY_VAR is not set"):
+            complete_sync(backend(srv, api_key_env="UNSET_KEY_VAR"), MSGS)
+    with ScriptedServer([Fail(404, "model not found")]) as srv:
+        with pytest.raises(LLMError, match="HTTP 404.*URL and the model"):
+            complete_sync(backend(srv), MSGS)
     with ScriptedServer([Fail(400, "bad request")]) as srv:
         with pytest.raises(LLMError, match="400") as info:
             complete_sync(backend(srv), MSGS)
     assert not isinstance(info.value, LLMUnavailable) and len(srv.requests) == 1
-    with ScriptedServer([Raw("{not json")]) as srv, pytest.raises(LLMError, match="not JSON"):
-        complete_sync(backend(srv), MSGS)
-    with ScriptedServer([Raw('{"no": "choices"}')]) as srv:
-        with pytest.raises(LLMError, match="no choices"):
-            complete_sync(backend(srv), MSGS)
     with ScriptedServer([]) as srv, pytest.raises(LLMError, match="exhausted"):
         complete_sync(backend(srv), MSGS)
+
+
+SECRET = "sk-live-4f9Qz/SECRET"
+
+
+def test_keys_echoed_by_the_server_never_reach_errors_or_logs(monkeypatch, caplog):
+    monkeypatch.setenv("JUDGE_KEY", SECRET)
+    caplog.set_level(logging.INFO, logger="lamstudio.llm")
+    with ScriptedServer([], api_key="sk-other") as srv:  # its 401 echoes our header
+        with pytest.raises(LLMError) as auth:
+            complete_sync(backend(srv, api_key_env="JUDGE_KEY"), MSGS)
+    assert srv.headers[0]["Authorization"] == f"Bearer {SECRET}", "the server saw the key"
+    down_script = [Fail(500, f"upstream said: key {SECRET} / Bearer tok.en-9", echo_headers=True),
+                   Raw(f'{{"auth": "{json.dumps(SECRET)[1:-1]}"}}')]
+    with ScriptedServer(down_script) as srv:
+        with pytest.raises(LLMUnavailable) as down:
+            complete_sync(backend(srv, api_key_env="JUDGE_KEY", max_retries=1), MSGS)
+    assert "retrying" in caplog.text
+    for text in (str(auth.value), str(down.value), caplog.text):
+        assert "SECRET" not in text and "tok.en-9" not in text and "4f9Qz" not in text
+    assert "Bearer ***" in str(auth.value)
+
+
+def test_redact():
+    text = 'key sk-1/x, json "sk-1\\/x", header Authorization: Bearer abc.DEF-1; bearer%20zz'
+    assert redact(text, "sk-1/x", None) == \
+        'key ***, json "***", header Authorization: Bearer ***; bearer%20***'
 
 
 def test_cache_hits_skip_the_server_and_never_store_the_key(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.verify.conftest import write_dataset
 
-from lamstudio.llm import Reply, ScriptedServer
+from tests.support.scripted_server import Reply, ScriptedServer
 from lamstudio.verify import journal_dir
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from tests.verify.conftest import FIXTURE_TOOLS, write_dataset
 
-from lamstudio.llm import Reply, ScriptedServer
+from tests.support.scripted_server import Reply, ScriptedServer
 from lamstudio.verify import (
     ExecutionOptions,
     JournalMismatch,

@@ -7,7 +7,9 @@ import json
 import pytest
 from tests.verify.conftest import traj
 
-from lamstudio.llm import Fail, LLMUnavailable, OpenAIBackend, Raw, Reply, ScriptedServer
+from tests.support.scripted_server import Fail, Raw, Reply, ScriptedServer
+
+from lamstudio.llm import LLMUnavailable, OpenAIBackend
 from lamstudio.verify import JudgeOptions, SemanticJudge, judge_prompt, parse_judgement
 
 PASS = '{"pass": true, "reason": "calls match the request"}'

@@ -1,6 +1,7 @@
-"""Generation backends: one small protocol (``ChatBackend.complete``), an OpenAI-compatible
-HTTP client with retries, concurrency limits and an on-disk cache, and a scripted
-OpenAI-compatible server for tests."""
+"""Generation backends: one small protocol (``ChatBackend.complete``) and an
+OpenAI-compatible HTTP client with retries, a deadline per request, concurrency limits, an
+on-disk cache and keys kept out of every error text. (The scripted OpenAI-compatible server
+that tests use lives in ``tests/support/scripted_server.py``.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from lamstudio.llm._cache import ResponseCache, request_key
 from lamstudio.llm._openai import OpenAIBackend, parse_retry_after, result_from_body
-from lamstudio.llm._scripted import Fail, Raw, Reply, ScriptedServer, Step
+from lamstudio.llm._redact import redact
 from lamstudio.llm._types import ChatBackend, ChatResult, LLMError, LLMUnavailable
 
 
@@ -40,7 +41,7 @@ async def complete_many(backend: ChatBackend,
 
 
 __all__ = [
-    "ChatBackend", "ChatResult", "Fail", "LLMError", "LLMUnavailable", "OpenAIBackend", "Raw",
-    "Reply", "ResponseCache", "ScriptedServer", "Step", "complete_many", "complete_sync",
-    "parse_retry_after", "request_key", "result_from_body",
+    "ChatBackend", "ChatResult", "LLMError", "LLMUnavailable", "OpenAIBackend", "ResponseCache",
+    "complete_many", "complete_sync", "parse_retry_after", "redact", "request_key",
+    "result_from_body",
 ]

@@ -1,13 +1,22 @@
-"""A real OpenAI-compatible HTTP server that answers from a script, for tests.
+"""A real OpenAI-compatible HTTP server that answers from a script, for tests and bench.
 
 It listens on 127.0.0.1 on a free port in a background thread and serves
 ``POST /v1/chat/completions`` and ``GET /v1/models``. Each request takes the next step of
 the script: a reply (content and/or tool calls), an HTTP failure (429 with ``Retry-After``,
-500, ...), or a raw body (malformed JSON); any step may be delayed to outlast a client's
-timeout. A callable script sees the request body and picks the step itself.
+500, 401 echoing the request's headers, ...), a raw body (garbage with a 200), or a body
+dripped a byte at a time (``Drip``); any step may be delayed to outlast a client's timeout.
+A callable script sees the request body and picks the step itself. With ``api_key`` set
+(and changeable while it runs) a request without ``Bearer <api_key>`` gets a 401 whose body
+echoes the ``Authorization`` header it got, as careless proxies do.
+
+    from tests.support.scripted_server import Fail, Reply, ScriptedServer
 
     with ScriptedServer([Fail(429, retry_after=0.1), Reply('{"pass": true}')]) as srv:
         backend = OpenAIBackend(srv.base_url, srv.model, api_key_env=None)
+
+It lives with the tests, not in ``src``: users point lamstudio at real servers (or
+``lamstudio serve``); bench scripts import it after putting the repository root on
+``sys.path``.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ class Fail:
     message: str = "scripted failure"
     retry_after: float | str | None = None
     delay_s: float = 0.0
+    echo_headers: bool = False  # put the request's headers (keys included) in the body
 
 
 @dataclass
@@ -53,7 +63,17 @@ class Raw:
     delay_s: float = 0.0
 
 
-Step = Reply | Fail | Raw | str
+@dataclass
+class Drip:
+    """A 200 whose body (a reply's completion, or raw text) arrives one byte every
+    ``interval_s``: each read is quick, the whole answer slow."""
+
+    body: Reply | str
+    interval_s: float = 1.0
+    delay_s: float = 0.0
+
+
+Step = Reply | Fail | Raw | Drip | str
 Script = Sequence[Step] | Callable[[dict[str, Any]], Step]
 
 
@@ -69,11 +89,13 @@ def _openai_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class ScriptedServer:
-    """See the module docstring. ``requests`` and ``headers`` record every chat request."""
+    """See the module docstring. ``requests`` and ``headers`` record every chat request
+    (refused ones included)."""
 
     def __init__(self, script: Script, *, model: str = "scripted-model",
-                 cycle: bool = False) -> None:
+                 cycle: bool = False, api_key: str | None = None) -> None:
         self.model = model
+        self.api_key = api_key
         self._script = script
         self._steps = (itertools.cycle(script) if cycle else iter(script)) \
             if not callable(script) else None
@@ -121,6 +143,10 @@ class ScriptedServer:
         with self._lock:
             self.requests.append(body)
             self.headers.append(headers)
+            if self.api_key is not None and headers.get("Authorization") != \
+                    f"Bearer {self.api_key}":
+                got = headers.get("Authorization")
+                return Fail(401, f"invalid api key in Authorization: {got}", echo_headers=True)
             if self._steps is not None:
                 return next(self._steps, None)
         return self._script(body)  # type: ignore[operator]
@@ -161,9 +187,25 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout) before the delayed reply
 
-    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps({"error": {"message": message, "type": "scripted"}}),
-                   headers=headers)
+    def _error(self, status: int, message: str, headers: dict[str, str] | None = None,
+               echo: bool = False) -> None:
+        error: dict[str, Any] = {"message": message, "type": "scripted"}
+        if echo:
+            error["request_headers"] = dict(self.headers.items())
+        self._send(status, json.dumps({"error": error}), headers=headers)
+
+    def _drip(self, data: bytes, interval_s: float) -> None:
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            for i in range(len(data)):
+                self.wfile.write(data[i:i + 1])
+                self.wfile.flush()
+                time.sleep(interval_s)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client's deadline passed
 
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
@@ -195,6 +237,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, json.dumps(self.owner.completion(step, body)))
         elif isinstance(step, Fail):
             extra = {} if step.retry_after is None else {"Retry-After": str(step.retry_after)}
-            self._error(step.status, step.message, extra)
+            self._error(step.status, step.message, extra, step.echo_headers)
+        elif isinstance(step, Drip):
+            text = step.body if isinstance(step.body, str) \
+                else json.dumps(self.owner.completion(step.body, body))
+            self._drip(text.encode("utf-8"), step.interval_s)
         else:
             self._send(step.status, step.body, step.content_type)
