@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support.scripted_server import Reply, ScriptedServer
 from tests.verify.conftest import write_dataset
 
-from tests.support.scripted_server import Reply, ScriptedServer
 from lamstudio.verify import journal_dir
 
 

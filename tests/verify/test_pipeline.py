@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.support.scripted_server import Reply, ScriptedServer
 from tests.verify.conftest import FIXTURE_TOOLS, write_dataset
 
-from tests.support.scripted_server import Reply, ScriptedServer
 from lamstudio.verify import (
     ExecutionOptions,
     JournalMismatch,

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.support.scripted_server import Fail, Raw, Reply, ScriptedServer
 from tests.verify.conftest import traj
 
-from tests.support.scripted_server import Fail, Raw, Reply, ScriptedServer
-
-from lamstudio.llm import LLMUnavailable, OpenAIBackend
+from lamstudio.llm import LLMError, LLMUnavailable, OpenAIBackend
 from lamstudio.verify import JudgeOptions, SemanticJudge, judge_prompt, parse_judgement
 
 PASS = '{"pass": true, "reason": "calls match the request"}'
@@ -54,13 +53,19 @@ def test_committee_majority_vote_with_distinct_samples():
     assert not v.passed and v.code == "judge_fail", "a malformed vote counts against"
 
 
-def test_malformed_and_errored_verdicts():
+def test_only_the_judges_verdict_rejects_a_record():
     with ScriptedServer([Reply("yes, looks good")]) as srv:
         [v] = judge(srv).judge_many([traj()])
     assert v.code == "judge_malformed"
-    with ScriptedServer([Raw("<html>bad gateway</html>")]) as srv:
+    # a proxy's error page with a 200 is a fault of the judge, asked again
+    with ScriptedServer([Raw("<html>bad gateway</html>"), Reply(PASS)]) as srv:
         [v] = judge(srv).judge_many([traj()])
-    assert v.code == "judge_error"
+    assert v.passed and len(srv.requests) == 2
+    # a refused key stops the run: no verdict for any record
+    with ScriptedServer([], api_key="sk-right") as srv, pytest.raises(LLMError, match="401") \
+            as info:
+        judge(srv).judge_many([traj(rid=str(i)) for i in range(5)])
+    assert not isinstance(info.value, LLMUnavailable)
 
 
 def test_transient_errors_are_retried_and_a_dead_judge_stops_the_run():

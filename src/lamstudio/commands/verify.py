@@ -91,7 +91,7 @@ def verify(
     """Check records (format, execution, semantic judge, dedup); keep or reject each with a
     reason. Interrupted runs resume when the same command is run again."""
     from lamstudio.io import InputError
-    from lamstudio.llm import LLMUnavailable
+    from lamstudio.llm import LLMError, LLMUnavailable
     from lamstudio.sources import FORMATS
     from lamstudio.verify import (
         ALL_STAGES,
@@ -136,9 +136,10 @@ def verify(
                                 keep_journal=keep_journal, progress=progress)
     except (InputError, JournalMismatch) as exc:
         fail(str(exc))
-    except LLMUnavailable as exc:
-        fail(f"the judge is unavailable: {exc}\nchunks done so far are kept in "
-             f"{journal_dir(output)}; run the same command again to resume")
+    except LLMError as exc:  # the judge's fault, never the rows': stop, keep the journal
+        what = "is unavailable" if isinstance(exc, LLMUnavailable) else "failed"
+        fail(f"the judge {what}: {exc}\nchunks done so far are kept in "
+             f"{journal_dir(output)}; fix this and run the same command again to resume")
     except KeyboardInterrupt:
         err_console.print(f"[yellow]interrupted[/]: finished chunks are kept in "
                           f"{journal_dir(output)}; run the same command again to resume")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from lamstudio.io import atomic_path
 
 
 def request_key(model: str, messages: list[dict[str, Any]],
@@ -41,12 +42,9 @@ class ResponseCache:
             return None  # missing or torn file: ask the backend again
 
     def put(self, key: str, response: dict[str, Any]) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".partial", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"key": key, "response": response}, fh, ensure_ascii=False)
-        os.replace(tmp, path)
+        with atomic_path(self._path(key)) as tmp:
+            tmp.write_text(json.dumps({"key": key, "response": response}, ensure_ascii=False),
+                           encoding="utf-8")
 
     def __len__(self) -> int:
         return sum(1 for _ in self.root.glob("*/*.json")) if self.root.exists() else 0

@@ -1,9 +1,21 @@
 """An OpenAI-compatible chat client (``POST {base_url}/chat/completions``) on httpx.
 
-Retries 429, 5xx, timeouts and connection errors with exponential backoff and jitter,
-honouring ``Retry-After``; caps concurrent requests; caches responses on disk. The API key
-is read from an environment variable whose *name* is configurable; the key itself is never
-logged, never part of ``repr`` and never written to the cache.
+Faults are sorted in two: transient ones (timeouts, connection errors, 408/409/425/429/5xx,
+a 200 whose body is not a chat completion) are retried with exponential backoff and jitter,
+honouring ``Retry-After``, then raise ``LLMUnavailable``; every other answer (401/403: the
+key; 404: the URL or model; other 4xx: the request) raises ``LLMError`` at once, with what to
+fix. Neither is ever an answer: callers stop rather than record it. ``timeout_s`` is a
+deadline for the whole request (httpx's own timeout is per read, which a server dripping a
+byte at a time never trips). Concurrent requests are capped; responses are cached on disk.
+The API key is read from an environment variable whose *name* is configurable; the key
+(and any ``Bearer`` token a server echoes) is redacted from every error and log text, never
+part of ``repr`` and never written to the cache.
+
+The retry loop is hand-written (~30 lines) on purpose. ``tenacity`` would need a retry
+object plus two callbacks (a wait that digs ``Retry-After`` out of the failed attempt's
+exception, a before-sleep hook for the stats and the log) and a ``RetryError`` to unwrap:
+no shorter, less direct, one more dependency. The ``openai`` SDK's own retries do not retry
+a garbage 200 body, and its timeout is per read too, so it would not remove this code.
 """
 
 from __future__ import annotations
@@ -20,11 +32,20 @@ from typing import Any
 import httpx
 
 from lamstudio.llm._cache import ResponseCache, request_key
+from lamstudio.llm._redact import redact
 from lamstudio.llm._types import ChatResult, LLMError, LLMUnavailable
 
 log = logging.getLogger("lamstudio.llm")
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class _Transient(Exception):
+    """One attempt failed in a way that retrying may fix."""
+
+    def __init__(self, why: str, retry_after: float | None = None) -> None:
+        super().__init__(why)
+        self.retry_after = retry_after
 
 
 @lru_cache(maxsize=1)
@@ -117,10 +138,9 @@ class OpenAIBackend:
         if tools:
             payload["tools"] = tools
         body = await self._post_with_retries(payload)
-        result = result_from_body(body)  # validate before caching a bad body
         if self.cache is not None:
             self.cache.put(key, body)
-        return result
+        return result_from_body(body)
 
     async def _post_with_retries(self, payload: dict[str, Any]) -> dict[str, Any]:
         client, sem = self._bind()
@@ -129,18 +149,9 @@ class OpenAIBackend:
             for attempt in range(self.max_retries + 1):
                 self.stats["requests"] += 1
                 try:
-                    resp = await client.post(url, json=payload)
-                except httpx.TimeoutException:
-                    why, wait = f"timed out after {self.timeout_s:g} s", None
-                except httpx.TransportError as exc:
-                    why, wait = f"connection error ({type(exc).__name__})", None
-                else:
-                    if resp.status_code == 200:
-                        return _json_body(resp)
-                    why = f"HTTP {resp.status_code}: {_snippet(resp)}"
-                    if resp.status_code not in _RETRY_STATUS:
-                        raise LLMError(f"{url} answered {why}", resp.status_code)
-                    wait = parse_retry_after(resp.headers.get("retry-after"))
+                    return await self._attempt(client, url, payload)
+                except _Transient as exc:
+                    why, wait = str(exc), exc.retry_after
                 if attempt == self.max_retries:
                     raise LLMUnavailable(f"{url}: gave up after {attempt + 1} attempts; "
                                          f"last error: {why}")
@@ -149,6 +160,40 @@ class OpenAIBackend:
                 log.info("retrying %s in %.2f s (%s)", url, delay, why)
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
+
+    async def _attempt(self, client: httpx.AsyncClient, url: str,
+                       payload: dict[str, Any]) -> dict[str, Any]:
+        """One POST under the deadline: a chat-completion body, ``_Transient`` or LLMError."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                resp = await client.post(url, json=payload)
+        except (TimeoutError, httpx.TimeoutException):
+            raise _Transient(f"timed out after {self.timeout_s:g} s") from None
+        except httpx.TransportError as exc:
+            raise _Transient(f"connection error ({type(exc).__name__})") from None
+        status = resp.status_code
+        if status == 200:
+            try:
+                body = _json_body(resp, self._api_key)
+                result_from_body(body)  # a proxy's error page is not an answer: retry
+            except LLMError as exc:
+                raise _Transient(str(exc)) from None
+            return body
+        why = f"HTTP {status}: {_snippet(resp, self._api_key)}"
+        if status in _RETRY_STATUS:
+            raise _Transient(why, parse_retry_after(resp.headers.get("retry-after")))
+        raise LLMError(f"{url} answered {why}{self._hint(status)}", status)
+
+    def _hint(self, status: int) -> str:
+        if status in (401, 403):
+            env = self.api_key_env
+            if not env:
+                return " (authentication failed: no API key is sent; name its variable)"
+            state = "was refused" if self._api_key else "is not set"
+            return f" (authentication failed: the API key in ${env} {state})"
+        if status == 404:
+            return " (check the URL and the model name)"
+        return ""
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -159,16 +204,19 @@ class OpenAIBackend:
         return cap / 2 + random.uniform(0, cap / 2)
 
 
-def _json_body(resp: httpx.Response) -> dict[str, Any]:
+def _json_body(resp: httpx.Response, key: str | None) -> dict[str, Any]:
     try:
         body = resp.json()
     except ValueError:
-        raise LLMError(f"response body is not JSON: {_snippet(resp)}", resp.status_code) from None
+        raise LLMError(f"response body is not JSON: {_snippet(resp, key)}",
+                       resp.status_code) from None
     if not isinstance(body, dict):
         raise LLMError("response body is not a JSON object", resp.status_code)
     return body
 
 
-def _snippet(resp: httpx.Response, limit: int = 200) -> str:
-    text = resp.text.strip().replace("\n", " ")
+def _snippet(resp: httpx.Response, key: str | None, limit: int = 200) -> str:
+    """The start of the body, the key and any bearer token redacted *before* cutting (a cut
+    key would not be recognised)."""
+    text = redact(resp.text.strip().replace("\n", " "), key)
     return text[:limit] + ("..." if len(text) > limit else "")

@@ -37,8 +37,9 @@ class ChatBackend(Protocol):
 
 
 class LLMError(Exception):
-    """A request the backend answered with an error that retrying will not fix (4xx, a
-    body that is not a chat completion)."""
+    """A fault that retrying will not fix: the key was refused (401/403), the URL or model
+    is wrong (404), the request was refused (other 4xx). Never an answer: callers stop and
+    say what to fix. Messages never contain the API key (see ``redact``)."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -46,4 +47,5 @@ class LLMError(Exception):
 
 
 class LLMUnavailable(LLMError):
-    """The backend kept failing (timeouts, 429, 5xx, connection errors) after all retries."""
+    """The backend kept failing (timeouts, 429, 5xx, connection errors, 200s that are not
+    chat completions) after all retries."""

@@ -110,7 +110,8 @@ def verify(inputs: Sequence[str | os.PathLike[str]], output: str | os.PathLike[s
 
     ``progress(total_rows)`` returns a callable advanced by the number of rows done.
     Raises ``InputError`` for unreadable inputs, ``JournalMismatch`` when an unfinished run
-    with other options is in the way, ``LLMUnavailable`` when the judge stays down.
+    with other options is in the way, ``LLMError`` (``LLMUnavailable`` when it stays down)
+    when the judge fails: committed chunks stay in the journal and a rerun resumes.
     """
     cfg = config or VerifyConfig()
     run = _Run([Path(p) for p in inputs], Path(output),

@@ -2,12 +2,14 @@
 and answers ``{"pass": bool, "reason": str}`` (APIGen). With ``k > 1`` a committee votes
 (APIGen-MT): k different backends, or k samples of one backend (temperature > 0, a distinct
 ``seed`` per sample), and the record passes on a strict majority of *all* k votes, so a
-malformed or failed vote counts against it.
+malformed vote counts against it.
 
-Failures of the judge itself: a 4xx answer or a body that is not a chat completion is a
-vote that failed (``judge_error``); a judge that stays unreachable after its retries raises
-``LLMUnavailable``, which stops the run: the record is not rejected for the judge's sake,
-and a resumed run asks again.
+A record is rejected here only for what the judge said (``judge_fail``, or
+``judge_malformed`` when no vote was a parseable verdict). Failures of the judge itself
+never reject a record: transient ones are retried by the backend, then raise
+``LLMUnavailable``; a refused key, a wrong URL or model, a refused request raise
+``LLMError`` at once. Either stops the run with the committed chunks kept, and a resumed
+run asks again.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lamstudio.llm import ChatBackend, LLMError, LLMUnavailable
+from lamstudio.llm import ChatBackend
 from lamstudio.schema import Trajectory
 from lamstudio.verify._verdict import Verdict
 
@@ -111,12 +113,7 @@ class SemanticJudge:
 
     async def _vote(self, backend: ChatBackend, params: dict[str, Any],
                     prompt: list[dict[str, Any]]) -> dict[str, Any]:
-        try:
-            result = await backend.complete(prompt, **params)
-        except LLMUnavailable:
-            raise
-        except LLMError as exc:
-            return {"pass": None, "error": str(exc)[:300]}
+        result = await backend.complete(prompt, **params)  # LLMError stops the run
         parsed = parse_judgement(result.content)
         if parsed is None:
             return {"pass": None, "malformed": (result.content or "")[:300]}
@@ -128,8 +125,15 @@ class SemanticJudge:
         return decide(list(votes))
 
     async def judge_all(self, records: Sequence[Trajectory]) -> list[Verdict]:
+        tasks = [asyncio.ensure_future(self.judge(t)) for t in records]
         try:
-            return list(await asyncio.gather(*(self.judge(t) for t in records)))
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            # One failure stops the chunk: stop the other requests before closing clients.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         finally:
             for b in self.backends:
                 if hasattr(b, "aclose"):
@@ -149,11 +153,8 @@ def decide(votes: list[dict[str, Any]]) -> Verdict:
     if no:
         reason = next(v["reason"] for v in votes if v["pass"] is False)
         return Verdict.fail(STAGE, "judge_fail", f"{no}/{k} judges fail: {reason}", votes=votes)
-    if any("malformed" in v for v in votes):
-        return Verdict.fail(STAGE, "judge_malformed",
-                            f"no judge gave a parseable verdict ({k} asked)", votes=votes)
-    return Verdict.fail(STAGE, "judge_error", f"the judge failed: {votes[0].get('error')}",
-                        votes=votes)
+    return Verdict.fail(STAGE, "judge_malformed",
+                        f"no judge gave a parseable verdict ({k} asked)", votes=votes)
 
 
 def no_judge() -> Verdict:
