@@ -25,15 +25,16 @@ def write_rows(path: Path, n: int) -> Path:
     return path
 
 
-def run_verify(data: Path, out: Path, url: str, key: str | None = None) -> tuple[int, str]:
+def run_verify(data: Path, out: Path, url: str, key: str | None = None,
+               key_env: str = "JUDGE_KEY") -> tuple[int, str]:
     env = {**os.environ, "COLUMNS": "300"}
-    env.pop("JUDGE_KEY", None)
+    env.pop(key_env, None)
     if key is not None:
-        env["JUDGE_KEY"] = key
+        env[key_env] = key
     proc = subprocess.run(
         [sys.executable, "-m", "lamstudio", "verify", str(data), "-o", str(out),
          "--stages", "format,semantic", "--chunk-size", "5", "--judge-url", url,
-         "--judge-model", "judge", "--judge-key-env", "JUDGE_KEY"],
+         "--judge-model", "judge", "--judge-key-env", key_env],
         env=env, capture_output=True, text=True, timeout=120)
     return proc.returncode, proc.stdout + proc.stderr
 
@@ -85,9 +86,10 @@ def test_a_refused_key_stops_the_run_and_a_resume_finishes_it(tmp_path):
         texts.append(text)
         assert code != 0 and "HTTP 401" in text, text
         assert not out.exists() and len(list(journal_dir(out).glob("chunk-*.json"))) == 2
-        # the new key: the resumed run judges only the 10 rows left and rejects none
+        # the new key (in another variable): the resumed run judges only the 10 rows left
+        # and rejects none
         before = answered
-        code, text = run_verify(data, out, srv.base_url, key=NEW)
+        code, text = run_verify(data, out, srv.base_url, key=NEW, key_env="JUDGE_KEY_2")
         texts.append(text)
         assert code == 0, text
         assert "resumed after 2 committed chunk" in text and answered - before == 10

@@ -81,7 +81,8 @@ def verify(
                                              "majority vote")] = 1,
     judge_cache: Annotated[Path | None, typer.Option(help="cache directory for judge "
                                                           "responses")] = None,
-    judge_timeout: Annotated[float, typer.Option(help="seconds per judge request")] = 60.0,
+    judge_timeout: Annotated[float, typer.Option(
+        help="deadline per judge request, in seconds (the whole answer, not each read)")] = 60.0,
     summary: Annotated[Path | None, typer.Option(
         help="summary JSON (default: OUT's stem + .summary.json)")] = None,
     restart: Annotated[bool, typer.Option(

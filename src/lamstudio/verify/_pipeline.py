@@ -71,7 +71,9 @@ class VerifyConfig:
         data = dataclasses.asdict(self)
         data.pop("workers")
         if data["judge"]:
-            for k in ("timeout_s", "concurrency", "max_retries", "cache_dir"):
+            # Where the judge is reached and with which key does not change its verdicts,
+            # and fixing those is how a run stopped by the judge's faults gets resumed.
+            for k in ("timeout_s", "concurrency", "max_retries", "cache_dir", "url", "key_env"):
                 data["judge"].pop(k)
         data["tool_modules"] = [str(Path(m).resolve()) if Path(m).exists() else m
                                 for m in self.tool_modules]
