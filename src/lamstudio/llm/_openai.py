@@ -188,7 +188,7 @@ class OpenAIBackend:
         if status in (401, 403):
             env = self.api_key_env
             if not env:
-                return " (authentication failed: no API key is sent; name its variable)"
+                return " (authentication failed: no API key was sent, api_key_env is None)"
             state = "was refused" if self._api_key else "is not set"
             return f" (authentication failed: the API key in ${env} {state})"
         if status == 404:
