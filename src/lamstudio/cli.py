@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "lamstudio.commands.inspect",
     "lamstudio.commands.eval",
     "lamstudio.commands.quickstart",
+    "lamstudio.commands.agent",
 ]
 
 for _name in COMMAND_MODULES:

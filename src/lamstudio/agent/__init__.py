@@ -1,0 +1,44 @@
+"""The agent loop: run a model against tools or an environment and write each episode as a
+``Trajectory`` record, ready for ``verify`` and ``train``.
+
+>>> from lamstudio.agent import AgentConfig, EnvToolbox, env_tasks, run_episode
+>>> from lamstudio.llm import OpenAIBackend
+>>> backend = OpenAIBackend("http://127.0.0.1:8000/v1", "my-model", api_key_env=None)
+>>> task = env_tasks("store")[0]
+>>> episode = asyncio.run(run_episode(backend, task, EnvToolbox(task.env, None,
+...                                                                 task.ground_truth)))
+>>> episode.meta["agent"]["stop"], episode.meta["agent"]["reward"]
+
+The model is any ``lamstudio.llm.ChatBackend`` (``OpenAIBackend`` for lamstudio serve, vLLM
+or a hosted API; ``LocalBackend`` for a transformers model rendered and parsed by
+``lamstudio.render``). The user is a ``User``: ``ScriptedUser`` plays a task's follow-up
+turns; a simulated user implements the same ``reply(messages)``.
+"""
+
+from lamstudio.agent._local import LocalBackend, open_backend
+from lamstudio.agent._loop import STOP_REASONS, AgentConfig, run_episode
+from lamstudio.agent._run import (
+    AgentSummary,
+    read_tasks,
+    run_agent,
+    run_tasks,
+    write_summary,
+)
+from lamstudio.agent._task import AgentTask, TaskError, env_tasks, task_from_row
+from lamstudio.agent._tools import (
+    EnvToolbox,
+    SandboxToolbox,
+    Toolbox,
+    ToolOutcome,
+    error_outcome,
+    make_toolbox,
+    schema_problems,
+)
+from lamstudio.agent._user import ScriptedUser, User
+
+__all__ = [
+    "STOP_REASONS", "AgentConfig", "AgentSummary", "AgentTask", "EnvToolbox", "LocalBackend",
+    "SandboxToolbox", "ScriptedUser", "TaskError", "ToolOutcome", "Toolbox", "User",
+    "env_tasks", "error_outcome", "make_toolbox", "open_backend", "read_tasks", "run_agent",
+    "run_episode", "run_tasks", "schema_problems", "task_from_row", "write_summary",
+]
