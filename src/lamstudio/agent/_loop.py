@@ -12,6 +12,7 @@ come from the toolbox.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import json
 import time
 from collections import Counter
@@ -114,9 +115,13 @@ def _read_calls(raw: list[dict[str, Any]], step: int,
 def _precheck(name: str, args: Any, by_name: dict[str, dict[str, Any]]) -> ToolOutcome | None:
     if name not in by_name:
         offered = sorted(by_name)
-        shown = ", ".join(offered[:20]) + (" ..." if len(offered) > 20 else "")
-        return error_outcome("unknown_tool", f"unknown tool {name!r}; available tools: "
-                                             f"{shown or 'none'}")
+        if len(offered) <= 20:
+            hint = f"available tools: {', '.join(offered) or 'none'}"
+        else:  # a long list helps no one: the closest names, and how many there are
+            close = difflib.get_close_matches(name, offered, n=5, cutoff=0.5)
+            hint = f"{len(offered)} tools are available" + (
+                f"; closest names: {', '.join(close)}" if close else "")
+        return error_outcome("unknown_tool", f"unknown tool {name!r}; {hint}")
     problems = schema_problems(by_name[name], args)
     if problems:
         return error_outcome("bad_arguments", f"{name}: " + "; ".join(problems))
