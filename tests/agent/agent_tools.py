@@ -11,3 +11,16 @@ def lookup_stock(symbol: str) -> dict:
         symbol: Ticker symbol, e.g. ACME.
     """
     raise ConnectionError(f"price feed unreachable for {symbol}")
+
+
+@tool
+def slow_report(topic: str) -> dict:
+    """Write a report on a topic (takes longer than any time limit).
+
+    Args:
+        topic: What the report is about.
+    """
+    import time
+
+    time.sleep(30)
+    return {"topic": topic}

@@ -33,7 +33,8 @@ def _answer_with_results(call: list[dict[str, Any]]) -> Any:
 SCRIPTS = {
     "What is 5 factorial?": _answer_with_results([{"name": "factorial", "arguments": {"n": 5}}]),
     "Is 7 prime, and what is 4!?": _answer_with_results(
-        [{"name": "is_prime", "arguments": {"n": 7}}, {"name": "factorial", "arguments": {"n": 4}}]),
+        [{"name": "is_prime", "arguments": {"n": 7}},
+         {"name": "factorial", "arguments": {"n": 4}}]),
     "Price of ACME?": _answer_with_results([{"name": "lookup_stock",
                                              "arguments": {"symbol": "ACME"}}]),
     "Beam me up.": _answer_with_results([{"name": "teleport", "arguments": {"to": "ship"}}]),
@@ -42,6 +43,8 @@ SCRIPTS = {
     "Count forever.": lambda results: Reply(tool_calls=[{"name": "factorial",
                                                          "arguments": {"n": len(results)}}]),
     "Crash the model.": lambda results: Fail(400, "context length exceeded"),
+    "Report on tides.": _answer_with_results([{"name": "slow_report",
+                                               "arguments": {"topic": "tides"}}]),
 }
 
 
@@ -61,6 +64,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     with ScriptedServer(model) as srv:
         result = cli("agent", "run", "--model", srv.model, "--base-url", srv.base_url,
                      "--tasks", tasks, "--tools", HERE / "agent_tools.py", "--max-steps", "3",
+                     "--tool-timeout", "1",
                      "-o", tmp / "episodes.jsonl")
         requests = list(srv.requests)
     episodes = {e["id"]: e for e in read_jsonl(tmp / "episodes.jsonl")}
@@ -138,6 +142,13 @@ def test_arguments_against_the_schema_are_refused(run: dict[str, Any]) -> None:
     assert "factorial" in err["error"] and "'five' is not of type 'integer'" in err["error"]
 
 
+def test_a_tool_past_its_time_limit_is_an_error_the_model_sees(run: dict[str, Any]) -> None:
+    ep = run["episodes"]["t7"]
+    err = _error(ep)
+    assert err == {"error": "tool ran past the 1 s time limit", "error_code": "timeout"}
+    assert agent(ep)["stop"] == "answered" and agent(ep)["tool_errors"] == {"timeout": 1}
+
+
 def test_step_limit(run: dict[str, Any]) -> None:
     ep = run["episodes"]["t5"]
     a = agent(ep)
@@ -155,13 +166,13 @@ def test_model_error_ends_the_episode_and_is_recorded(run: dict[str, Any]) -> No
 
 def test_counts_balance_and_failures_have_reasons(run: dict[str, Any]) -> None:
     s = run["summary"]
-    assert s["tasks"] == 9 and s["written"] == 7 and s["failed"] == 2 and s["balanced"]
-    assert s["stops"] == {"answered": 5, "step_limit": 1, "model_error": 1}
+    assert s["tasks"] == 10 and s["written"] == 8 and s["failed"] == 2 and s["balanced"]
+    assert s["stops"] == {"answered": 6, "step_limit": 1, "model_error": 1}
     assert s["failed_by_reason"] == {"unknown_tools": 1, "not_a_task": 1}
     by_id = {r["id"]: r for r in run["rejects"]}
-    assert "no_such_tool" in by_id["bad"]["message"] and by_id["bad"]["line"] == 8
+    assert "no_such_tool" in by_id["bad"]["message"] and by_id["bad"]["line"] == 9
     assert by_id["junk"]["code"] == "not_a_task" and by_id["junk"]["stage"] == "agent"
-    assert list(run["episodes"]) == [f"t{k}" for k in range(7)]  # task order kept
+    assert list(run["episodes"]) == [f"t{k}" for k in range(8)]  # task order kept
 
 
 def test_verify_accepts_the_clean_episodes(run: dict[str, Any]) -> None:
@@ -174,4 +185,4 @@ def test_verify_accepts_the_clean_episodes(run: dict[str, Any]) -> None:
     rejected = {r["id"]: r["code"] for r in read_jsonl(tmp / "kept.rejects.jsonl")}
     assert kept == {"t0", "t1", "t5"}
     assert rejected == {"t2": "tool_error", "t3": "IFN", "t4": "IAT",
-                        "t6": "no_assistant_turn"}
+                        "t6": "no_assistant_turn", "t7": "timeout"}

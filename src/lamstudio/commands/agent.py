@@ -71,6 +71,7 @@ def run(
     """Run a model on tasks until it answers or hits --max-steps; write each episode as a
     record (meta.agent: stop, steps, env, state_hash, reward, model, endpoint)."""
     from lamstudio.agent import AgentConfig, open_backend, run_agent, write_summary
+    from lamstudio.tools import SandboxError, ToolDefinitionError
 
     for t in tools or []:
         if not t.is_file():
@@ -87,11 +88,16 @@ def run(
         params["seed"] = seed
     config = AgentConfig(max_steps=max_steps, params=params, endpoint=base_url or "local")
     rejects = rejects or _stem(out, ".rejects.jsonl")
-    with row_progress("episodes") as start:
-        summary = run_agent(backend, items, out, tool_modules=[str(t) for t in tools or []],
-                            builtin_tools=not no_builtin_tools, tool_timeout_s=tool_timeout,
-                            config=config, concurrency=concurrency, rejects=rejects,
-                            on_done=start(len(items)))
+    try:
+        with row_progress("episodes") as start:
+            summary = run_agent(backend, items, out,
+                                tool_modules=[str(t) for t in tools or []],
+                                builtin_tools=not no_builtin_tools,
+                                tool_timeout_s=tool_timeout, config=config,
+                                concurrency=concurrency, rejects=rejects,
+                                on_done=start(len(items)))
+    except (SandboxError, ToolDefinitionError, ValueError) as exc:
+        fail(str(exc))
     path = write_summary(_stem(out, ".summary.json"), summary,
                          {"model": model, "endpoint": base_url or "local", "output": str(out)})
     console.print(summary.tally.render())
