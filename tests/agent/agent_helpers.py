@@ -9,18 +9,26 @@ from typing import Any
 
 from typer.testing import CliRunner
 
+try:  # the scripted OpenAI-compatible server moves from lamstudio.llm to tests/support
+    from tests.support.scripted_server import Fail, Reply, ScriptedServer
+except ImportError:
+    from lamstudio.llm import Fail, Reply, ScriptedServer  # type: ignore[attr-defined,no-redef]
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 HERE = Path(__file__).parent
 
 
-def cli(*args: str) -> Any:
+def cli(*args: Any, code: int = 0) -> Any:
     from lamstudio.cli import app
 
     result = CliRunner().invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, f"{args}\n{result.output}\n{result.exception!r}"
+    assert result.exit_code == code, f"{args}\n{result.output}\n{result.exception!r}"
     return result
+
+
+__all__ = ["HERE", "Fail", "Reply", "ScriptedServer", "cli", "read_jsonl", "write_jsonl"]
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

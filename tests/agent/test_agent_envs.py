@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_helpers import cli, read_jsonl, write_jsonl
+from agent_helpers import Reply, ScriptedServer, cli, read_jsonl, write_jsonl
 
 from lamstudio.agent import AgentConfig, AgentTask, EnvToolbox, env_tasks, run_episode
 from lamstudio.envs import TASKS
-from lamstudio.llm import OpenAIBackend, Reply, ScriptedServer
+from lamstudio.llm import OpenAIBackend
 
 RIGHT = "Send 10 from alice to bob, then have bob buy a mug."
 WRONG = "Alice pays bob 10, and bob buys a mug."

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_helpers import HERE, cli, read_jsonl, write_jsonl
+from agent_helpers import HERE, Fail, Reply, ScriptedServer, cli, read_jsonl, write_jsonl
 
-from lamstudio.llm import Fail, Reply, ScriptedServer
 from lamstudio.schema import Trajectory
 
 
@@ -186,3 +185,15 @@ def test_verify_accepts_the_clean_episodes(run: dict[str, Any]) -> None:
     assert kept == {"t0", "t1", "t5"}
     assert rejected == {"t2": "tool_error", "t3": "IFN", "t4": "IAT",
                         "t6": "no_assistant_turn", "t7": "timeout"}
+
+
+def test_a_refused_key_stops_the_run_and_writes_nothing(tmp_path: Path) -> None:
+    """401/403/404 are faults of the whole run: it stops with what to fix, and no output
+    pretends to be complete. Other model errors end only their own episode (above)."""
+    tasks = write_jsonl(tmp_path / "tasks.jsonl", [{"prompt": "hi"}] * 3)
+    with ScriptedServer([Fail(401, "invalid api key")] * 3) as srv:
+        result = cli("agent", "run", "--model", srv.model, "--base-url", srv.base_url,
+                     "--tasks", tasks, "--no-builtin-tools", "--tools",
+                     HERE / "agent_tools.py", "-o", tmp_path / "ep.jsonl", code=2)
+    assert "refused the run" in result.output and "401" in result.output
+    assert not (tmp_path / "ep.jsonl").exists()

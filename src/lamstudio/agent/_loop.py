@@ -22,6 +22,7 @@ from typing import Any
 from lamstudio.agent._task import AgentTask
 from lamstudio.agent._tools import Toolbox, ToolOutcome, error_outcome, schema_problems
 from lamstudio.agent._user import ScriptedUser, User
+from lamstudio.llm import LLMError
 from lamstudio.schema import Trajectory
 
 STOP_REASONS = ("answered", "step_limit", "model_error")
@@ -37,6 +38,12 @@ class AgentConfig:
                                                               "max_tokens": 512})
     endpoint: str = ""  # recorded in meta: base URL, or "local"
     source: str = "agent"
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """Faults of the whole run, not of one episode: the key was refused, the URL or the
+    model is wrong. Every other episode would fail the same way, so the run stops."""
+    return isinstance(exc, LLMError) and exc.status in (401, 403, 404)
 
 
 @dataclass
@@ -63,6 +70,8 @@ async def run_episode(backend: Any, task: AgentTask, toolbox: Toolbox,
             result = await backend.complete(_wire(messages, task.system), specs or None,
                                             **config.params)
         except Exception as exc:  # noqa: BLE001 - any backend failure ends the episode
+            if is_fatal(exc):
+                raise
             stop, error = "model_error", f"{type(exc).__name__}: {exc}"
             break
         stats["steps"] += 1

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lamstudio.agent._loop import AgentConfig, run_episode
+from lamstudio.agent._loop import AgentConfig, is_fatal, run_episode
 from lamstudio.agent._task import AgentTask, TaskError, task_from_row
 from lamstudio.agent._tools import Toolbox
 from lamstudio.agent._user import User
@@ -92,6 +92,8 @@ async def run_tasks(backend: Any, tasks: Iterable[AgentTask | Reject], out: str 
                 return Reject(task.file, task.line, exc.code, str(exc), exc.field, task.id,
                               stage="agent")
             except Exception as exc:  # noqa: BLE001 - one broken episode must not stop the run
+                if is_fatal(exc):
+                    raise
                 return Reject(task.file, task.line, "episode_error",
                               f"{type(exc).__name__}: {exc}", id=task.id, stage="agent")
 
@@ -103,15 +105,25 @@ async def run_tasks(backend: Any, tasks: Iterable[AgentTask | Reject], out: str 
 
     with JsonlWriter(out) as writer, RejectWriter(rejects) as rejected:
         pending = [asyncio.ensure_future(settle(t)) for t in tasks]
-        for fut in pending:  # in task order, while later tasks keep running
-            result = await fut
-            if isinstance(result, Reject):
-                summary.tally.reject(result.code)
-                rejected.write(result)
-            else:
-                writer.write(result.model_dump(mode="json", exclude_none=True))
-                summary.add(result)
+        try:
+            for fut in pending:  # in task order, while later tasks keep running
+                _record(await fut, writer, rejected, summary)
+        except BaseException:  # a fatal fault: nothing is written (atomic), the rest stops
+            for fut in pending:
+                fut.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            raise
     return summary
+
+
+def _record(result: Trajectory | Reject, writer: JsonlWriter, rejected: RejectWriter,
+            summary: AgentSummary) -> None:
+    if isinstance(result, Reject):
+        summary.tally.reject(result.code)
+        rejected.write(result)
+    else:
+        writer.write(result.model_dump(mode="json", exclude_none=True))
+        summary.add(result)
 
 
 def write_summary(path: str | os.PathLike[str], summary: AgentSummary,

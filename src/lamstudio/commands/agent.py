@@ -71,6 +71,7 @@ def run(
     """Run a model on tasks until it answers or hits --max-steps; write each episode as a
     record (meta.agent: stop, steps, env, state_hash, reward, model, endpoint)."""
     from lamstudio.agent import AgentConfig, open_backend, run_agent, write_summary
+    from lamstudio.llm import LLMError
     from lamstudio.tools import SandboxError, ToolDefinitionError
 
     for t in tools or []:
@@ -96,6 +97,8 @@ def run(
                                 tool_timeout_s=tool_timeout, config=config,
                                 concurrency=concurrency, rejects=rejects,
                                 on_done=start(len(items)))
+    except LLMError as exc:
+        fail(f"the model endpoint refused the run: {exc}")
     except (SandboxError, ToolDefinitionError, ValueError) as exc:
         fail(str(exc))
     path = write_summary(_stem(out, ".summary.json"), summary,
