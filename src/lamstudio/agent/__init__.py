@@ -1,7 +1,8 @@
 """The agent loop: run a model against tools or an environment and write each episode as a
 ``Trajectory`` record, ready for ``verify`` and ``train``.
 
->>> from lamstudio.agent import AgentConfig, EnvToolbox, env_tasks, run_episode
+>>> import asyncio
+>>> from lamstudio.agent import EnvToolbox, env_tasks, run_episode
 >>> from lamstudio.llm import OpenAIBackend
 >>> backend = OpenAIBackend("http://127.0.0.1:8000/v1", "my-model", api_key_env=None)
 >>> task = env_tasks("store")[0]

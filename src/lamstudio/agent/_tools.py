@@ -86,7 +86,7 @@ class EnvToolbox:
 
     def __init__(self, env: str, initial_state: dict[str, Any] | None = None,
                  ground_truth: Sequence[Sequence[str]] | None = None) -> None:
-        from lamstudio.envs import EnvRunner, actions, make_env
+        from lamstudio.envs import EnvRunner, actions, make_env, tool_specs
 
         try:
             self.runner = EnvRunner(make_env(env, initial_state))
@@ -94,11 +94,10 @@ class EnvToolbox:
             raise TaskError("unknown_env", str(exc.args[0]), "env") from None
         self.name, self.initial_state, self.ground_truth = env, initial_state, ground_truth
         self.methods = actions(self.runner.env)
+        self._specs = {s["function"]["name"]: s for s in tool_specs(self.runner.env)}
 
     def specs(self) -> list[dict[str, Any]]:
-        from lamstudio.envs import tool_specs
-
-        return tool_specs(self.runner.env)
+        return list(self._specs.values())
 
     def run(self, calls: Sequence[Call]) -> list[ToolOutcome]:
         return [self._one(name, args) for name, args in calls]  # in order: state is shared
@@ -109,8 +108,7 @@ class EnvToolbox:
         method: Callable[..., Any] | None = self.methods.get(name)
         if method is None:
             return error_outcome("unknown_tool", f"unknown tool {name!r}")
-        spec = next(s for s in self.specs() if s["function"]["name"] == name)
-        known = spec["function"].get("parameters", {}).get("properties", {})
+        known = self._specs[name]["function"].get("parameters", {}).get("properties", {})
         extra = [k for k in args if k not in known]
         if extra:
             return error_outcome("bad_arguments", f"{name}: unexpected argument(s) "
