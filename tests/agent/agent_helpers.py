@@ -9,10 +9,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-try:  # the scripted OpenAI-compatible server moves from lamstudio.llm to tests/support
-    from tests.support.scripted_server import Fail, Reply, ScriptedServer
-except ImportError:
-    from lamstudio.llm import Fail, Reply, ScriptedServer  # type: ignore[attr-defined,no-redef]
+from tests.support.scripted_server import Fail, Reply, ScriptedServer
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
