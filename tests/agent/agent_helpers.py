@@ -7,9 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from typer.testing import CliRunner
-
 from tests.support.scripted_server import Fail, Reply, ScriptedServer
+from typer.testing import CliRunner
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
