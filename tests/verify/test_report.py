@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from tests.verify.conftest import record, write_dataset
 
+from lamstudio._charts import histogram_bins
 from lamstudio.verify import VerifyConfig, verify
-from lamstudio.verify._charts import histogram_bins
 from lamstudio.verify._report import build_report
 
 SCRIPT = Path(__file__).parents[2] / "scripts" / "screenshot_report.sh"

@@ -1,15 +1,15 @@
-"""The quickstart's self-contained HTML report: metrics, loss curve (inline SVG), examples."""
+"""The quickstart's self-contained HTML report (template ``quickstart.html.j2``): metrics,
+loss curve (inline SVG), examples."""
 
 from __future__ import annotations
 
-import html
-import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lamstudio.io import atomic_path
+from lamstudio._charts import loss_curve
+from lamstudio._html import render_page, svg, write_page
 
 METRIC_LABELS = {
     "parse_rate": "parse rate",
@@ -33,45 +33,12 @@ DEFINITIONS = {
                                 "never occurs in training",
 }
 
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;
-text-align:left;vertical-align:top}th{background:#f3f3f3}code,pre{font-size:12px}
-pre{white-space:pre-wrap;word-break:break-all;margin:0}.ok{color:#17702b}.bad{color:#b00020}
-.num{text-align:right}"""
-
-
 def pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
-def loss_svg(steps: Sequence[int], losses: Sequence[float]) -> str:
-    """The training loss curve as an inline SVG string (matplotlib, no files)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    ax.plot(list(steps), list(losses), linewidth=1.2)
-    ax.set_xlabel("step")
-    ax.set_ylabel("training loss (assistant tokens)")
-    ax.set_yscale("log")
-    ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg")
-    plt.close(fig)
-    svg = buf.getvalue()
-    return svg[svg.index("<svg"):]  # drop the XML prolog: the SVG sits inside HTML
-
-
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _examples(predictions: list[dict[str, Any]], k_right: int = 4, k_wrong: int = 6) -> str:
+def _examples(predictions: list[dict[str, Any]], k_right: int = 4,
+              k_wrong: int = 6) -> list[dict[str, Any]]:
     from lamstudio.quickstart._metrics import score
 
     right, wrong = [], []
@@ -83,58 +50,36 @@ def _examples(predictions: list[dict[str, Any]], k_right: int = 4, k_wrong: int 
     for p, ok in [(p, True) for p in right[:k_right]] + [(p, False) for p in wrong[:k_wrong]]:
         ref = (json.dumps(p["reference"], ensure_ascii=False) if p["reference"]
                else f"(text) {p.get('reference_text') or ''}")
-        mark = '<span class="ok">right</span>' if ok else '<span class="bad">wrong</span>'
-        rows.append([mark, html.escape(p["category"] or ""),
-                     f"<pre>{html.escape(p['query'] or '')}</pre>",
-                     f"<pre>{html.escape(ref)}</pre>",
-                     f"<pre>{html.escape(p['output'])}</pre>"])
-    return _table(rows, ["", "category", "query", "reference", "model output"])
+        rows.append({"ok": ok, "category": p["category"] or "", "query": p["query"] or "",
+                     "reference": ref, "output": p["output"]})
+    return rows
+
+
+def _context(summary: dict[str, Any], predictions: list[dict[str, Any]],
+             steps: Sequence[int], losses: Sequence[float]) -> dict[str, Any]:
+    m = summary["metrics"]
+    td = summary.get("train_distribution_metrics") or {}
+    return {
+        "title": "lamstudio quickstart", "m": m,
+        "metrics": [(METRIC_LABELS[k], pct(m.get(k)), pct(td.get(k)), DEFINITIONS[k])
+                    for k in METRIC_LABELS],
+        "categories": [(c, v["n"], pct(v["accuracy"]),
+                        pct(td.get("by_category", {}).get(c, {}).get("accuracy")))
+                       for c, v in m["by_category"].items()],
+        "run": [(k, v if isinstance(v, str) else json.dumps(v))
+                for k, v in summary["run"].items()],
+        "loss_chart": svg(loss_curve(steps, losses)) if steps else None,
+        "examples": _examples(predictions),
+    }
 
 
 def render_report(summary: dict[str, Any], predictions: list[dict[str, Any]],
                   steps: Sequence[int], losses: Sequence[float]) -> str:
-    m = summary["metrics"]
-    td = summary.get("train_distribution_metrics") or {}
-    metric_rows = [[METRIC_LABELS[k], f'<span class="num">{pct(m.get(k))}</span>',
-                    f'<span class="num">{pct(td.get(k))}</span>', html.escape(DEFINITIONS[k])]
-                   for k in METRIC_LABELS]
-    cat_rows = [[html.escape(c), str(v["n"]), pct(v["accuracy"]),
-                 pct(td.get("by_category", {}).get(c, {}).get("accuracy"))]
-                for c, v in m["by_category"].items()]
-    run_rows = [[html.escape(str(k)), html.escape(json.dumps(v) if not isinstance(v, str)
-                                                  else v)]
-                for k, v in summary["run"].items()]
-    svg = loss_svg(steps, losses) if steps else "<p>(no training steps)</p>"
-    return f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>lamstudio quickstart report</title>
-<style>{_CSS}</style></head><body>
-<h1>lamstudio quickstart</h1>
-<p>A tiny Llama trained from scratch on generated tool-calling data, evaluated with greedy
-decoding on a held-out split whose phrasings, tool combinations and some slot values it
-never saw in training. {m['n']} held-out examples ({m['n_call_examples']} with tool calls,
-{m['n_irrelevance']} irrelevance).</p>
-<h2>Held-out metrics</h2>
-<p>The held-out column is the result. The second column scores new examples drawn like the
-training split (training phrasings and tool combinations, fresh values; none whose query
-occurs in training): the gap between the two is what the model has not learned to
-generalise.</p>
-{_table(metric_rows, ["metric", "held-out", "training phrasings", "definition"])}
-<h3>By category (accuracy)</h3>
-{_table(cat_rows, ["category", "n", "held-out", "training phrasings"])}
-<h2>Training loss</h2>
-{svg}
-<h2>Example predictions</h2>
-{_examples(predictions)}
-<h2>Run</h2>
-{_table(run_rows, ["", ""])}
-</body></html>
-"""
+    return render_page("quickstart.html.j2", **_context(summary, predictions, steps, losses))
 
 
 def write_report(path: str | Path, summary: dict[str, Any], predictions: list[dict[str, Any]],
                  steps: Sequence[int], losses: Sequence[float]) -> Path:
     """Write the report atomically: an interrupted run leaves no complete-looking report."""
-    text = render_report(summary, predictions, steps, losses)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return Path(path)
+    return write_page(path, "quickstart.html.j2",
+                      **_context(summary, predictions, steps, losses))

@@ -18,10 +18,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from lamstudio.io import InputError, atomic_path, read_rows
+from lamstudio._charts import bar_chart, histogram
+from lamstudio._html import svg, write_page
+from lamstudio.io import InputError, read_rows
 from lamstudio.schema import Trajectory
 from lamstudio.sources import get_format
-from lamstudio.verify._charts import bar_chart, histogram
 
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
@@ -122,9 +123,7 @@ def build_report(data: str | os.PathLike[str], output: str | os.PathLike[str], *
     reasons, stages, n_rejects = _rejections(Path(rejects)) if rejects \
         else (Counter(), Counter(), 0)
     ctx = _context(stats, data, rejects, reasons, stages, n_rejects, token_note, title)
-    html = _render(ctx)
-    with atomic_path(output) as tmp:
-        tmp.write_text(html, encoding="utf-8")
+    write_page(output, "data.html.j2", **ctx)
     return {"records": stats.n, "rejects": n_rejects, "sources": dict(stats.sources),
             "categories": dict(stats.categories), "unreadable": dict(stats.unreadable),
             "rejected_by_reason": dict(reasons), "token_note": token_note}
@@ -133,8 +132,6 @@ def build_report(data: str | os.PathLike[str], output: str | os.PathLike[str], *
 def _context(stats: _Stats, data: Path, rejects: Any, reasons: Counter[str],
              stages: Counter[str], n_rejects: int, token_note: str,
              title: str | None) -> dict[str, Any]:
-    from markupsafe import Markup
-
     def median(xs: list[int]) -> float:
         s = sorted(xs)
         return (s[len(s) // 2] + s[(len(s) - 1) // 2]) / 2 if s else 0
@@ -152,21 +149,14 @@ def _context(stats: _Stats, data: Path, rejects: Any, reasons: Counter[str],
         "median_tokens": median(stats.tokens), "median_turns": median(stats.turns),
         "token_note": token_note,
         "sources": stats.sources.most_common(), "categories": stats.categories.most_common(),
-        "chart_sources": Markup(bar_chart(stats.sources.most_common(15))),
-        "chart_categories": Markup(bar_chart(stats.categories.most_common(15), "green")),
-        "chart_turns": Markup(histogram(stats.turns, "user turns per record")),
-        "chart_tokens": Markup(histogram(stats.tokens, "tokens per record", "grey")),
-        "chart_calls": Markup(histogram(stats.calls, "tool calls per record", "green")),
-        "chart_tools": Markup(bar_chart(stats.tools_called.most_common(25))),
-        "chart_reasons": Markup(bar_chart(reasons.most_common(20), "red")),
+        "chart_sources": svg(bar_chart(stats.sources.most_common(15))),
+        "chart_categories": svg(bar_chart(stats.categories.most_common(15), "green")),
+        "chart_turns": svg(histogram(stats.turns, "user turns per record")),
+        "chart_tokens": svg(histogram(stats.tokens, "tokens per record", "grey")),
+        "chart_calls": svg(histogram(stats.calls, "tool calls per record", "green")),
+        "chart_tools": svg(bar_chart(stats.tools_called.most_common(25))),
+        "chart_reasons": svg(bar_chart(reasons.most_common(20), "red")),
         "stages": stages.most_common(), "reasons": reasons.most_common(),
         "examples": {cat: [_example(t) for t in ts] for cat, ts in sorted(stats.examples.items())},
     }
 
-
-def _render(ctx: dict[str, Any]) -> str:
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    env = Environment(loader=PackageLoader("lamstudio", "templates/report"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
-    return env.get_template("report.html.j2").render(**ctx)

@@ -1,9 +1,11 @@
-"""Tiny inline-SVG charts for the HTML report (no JavaScript, no CDN, no image files)."""
+"""Every chart of lamstudio's HTML reports, in one place: inline SVG strings (no JavaScript,
+no CDN, no image files), so a report can be mailed or opened offline."""
 
 from __future__ import annotations
 
+import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 _FONT = "font-family:system-ui,sans-serif;font-size:12px"
@@ -98,3 +100,57 @@ def histogram(values: Sequence[float], xlabel: str, color: str = "blue", width: 
 
 def _num(v: float) -> str:
     return f"{int(v):,}" if float(v).is_integer() else f"{v:,.1f}"
+
+
+def accuracy_bars(categories: Mapping[str, Mapping[str, float]], width: int = 760) -> str:
+    """One bar per category (``accuracy``, ``correct``, ``total``), coloured by level."""
+    row, label_w = 24, 200
+    height = row * len(categories) + 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             'role="img" aria-label="accuracy per category">']
+    for pct in (0, 25, 50, 75, 100):
+        x = label_w + (width - label_w - 60) * pct / 100
+        parts.append(f'<line x1="{x:.0f}" y1="0" x2="{x:.0f}" y2="{height - 20}" '
+                     'stroke="#e4e7ec"/>'
+                     f'<text x="{x:.0f}" y="{height - 5}" font-size="11" fill="#667085" '
+                     f'text-anchor="middle">{pct}%</text>')
+    for i, (cat, c) in enumerate(categories.items()):
+        y = i * row + 4
+        w = (width - label_w - 60) * c["accuracy"]
+        color = "#12b76a" if c["accuracy"] >= 0.8 else "#f79009" if c["accuracy"] >= 0.5 \
+            else "#f04438"
+        parts.append(f'<text x="{label_w - 8}" y="{y + 14}" font-size="12" '
+                     f'text-anchor="end">{escape(cat)}</text>'
+                     f'<rect x="{label_w}" y="{y}" width="{max(w, 1):.1f}" height="{row - 8}" '
+                     f'rx="3" fill="{color}"/>'
+                     f'<text x="{label_w + w + 6:.1f}" y="{y + 14}" font-size="12">'
+                     f'{c["accuracy"]:.1%} ({c["correct"]}/{c["total"]})</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def meter(share: float, width: int = 220, color: str = "#7a5af8") -> str:
+    """A one-line bar of ``share`` (0..1) of ``width``, for a table cell."""
+    return (f"<svg width='{width}' height='12'><rect width='{width * share:.1f}' height='12' "
+            f"rx='2' fill='{color}'/></svg>")
+
+
+def loss_curve(steps: Sequence[int], losses: Sequence[float]) -> str:
+    """The training loss curve (log scale) as an inline SVG string (matplotlib, no files)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.plot(list(steps), list(losses), linewidth=1.2)
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss (assistant tokens)")
+    ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    svg = buf.getvalue()
+    return svg[svg.index("<svg"):]  # drop the XML prolog: the SVG sits inside HTML
