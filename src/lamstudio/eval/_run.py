@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from lamstudio.eval._decode import calls_from_json, decode_output
+from lamstudio.eval._generate import greedy_generate
 from lamstudio.eval._suite import EvalCase
 
 Request = tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]  # msgs, tools, system
@@ -27,16 +28,13 @@ class TransformersGenerator:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from lamstudio.render._encode import Renderer
+        from lamstudio.render import Renderer
 
         torch.set_num_threads(min(2, torch.get_num_threads()))
         self.tok = AutoTokenizer.from_pretrained(path)
         self.model = AutoModelForCausalLM.from_pretrained(path).eval()
         self.renderer = Renderer(self.tok)
         self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
-        self.pad = self.tok.pad_token_id if self.tok.pad_token_id is not None else \
-            self.renderer.stop_token_ids[0]
-        self.limit = getattr(self.model.config, "max_position_embeddings", 1 << 30)
 
     def _prompt(self, req: Request) -> list[int]:
         from lamstudio.schema import Trajectory
@@ -46,33 +44,10 @@ class TransformersGenerator:
         return self.renderer.prompt_ids(t)
 
     def __call__(self, requests: Sequence[Request]) -> list[Step]:
-        import torch
-
-        prompts = [self._prompt(r) for r in requests]
-        out: list[Step] = [{} for _ in requests]
-        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
-            room = self.limit - max(len(prompts[i]) for i in idx)
-            if room < 8:  # too long for this model: the case fails, the run goes on
-                for i in idx:
-                    out[i] = {"output": "", "error": "prompt longer than the model's context"}
-                continue
-            width = max(len(prompts[i]) for i in idx)
-            ids = torch.tensor([[self.pad] * (width - len(prompts[i])) + prompts[i]
-                                for i in idx])
-            mask = torch.tensor([[0] * (width - len(prompts[i])) + [1] * len(prompts[i])
-                                 for i in idx])
-            with torch.no_grad():
-                gen = self.model.generate(input_ids=ids, attention_mask=mask, do_sample=False,
-                                          max_new_tokens=min(self.max_new_tokens, room),
-                                          eos_token_id=self.renderer.stop_token_ids,
-                                          pad_token_id=self.pad)
-            stops = set(self.renderer.stop_token_ids)
-            for row, i in zip(gen[:, width:].tolist(), idx, strict=True):
-                cut = next((k for k, t in enumerate(row) if t in stops), len(row))
-                out[i] = {"output": self.renderer.decode(row[:cut])}
-        return out
+        gens = greedy_generate(self.model, self.renderer, [self._prompt(r) for r in requests],
+                               max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)
+        return [{"output": g.text, "error": g.error} if g.error else {"output": g.text}
+                for g in gens]
 
 
 _SAFE = re.compile(r"[^a-zA-Z0-9_-]")
