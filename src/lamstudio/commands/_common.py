@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from typing import NoReturn
 
 import typer
-from rich.console import Console
 
-console = Console(stderr=False)
-err_console = Console(stderr=True)
+from lamstudio._console import console, err_console
+
+__all__ = ["console", "err_console", "fail", "row_progress"]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

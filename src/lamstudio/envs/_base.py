@@ -13,8 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from lamstudio.eval._multi_turn import dispatch, state_hash
-from lamstudio.eval._verdict import Call
+from lamstudio.eval import Call, dispatch, state_hash
 
 
 class EnvError(Exception):

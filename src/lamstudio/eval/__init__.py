@@ -5,6 +5,16 @@ The single-turn checker agrees with ``bfcl_eval``'s own ``ast_checker`` on every
 entry and systematic perturbations of it (``tests/eval/test_bfcl_agreement.py``).
 """
 
+from lamstudio.eval._api import (
+    BACKENDS,
+    EvalError,
+    EvalResult,
+    Progress,
+    cases_of,
+    evaluate,
+    make_generator,
+    score,
+)
 from lamstudio.eval._ast import CompiledCase, check, compile_case, kind_of, language_of
 from lamstudio.eval._bfcl import (
     ALL_SCORING,
@@ -15,14 +25,25 @@ from lamstudio.eval._bfcl import (
     bfcl_version,
     load_category,
 )
+from lamstudio.eval._generate import Generation, greedy_generate
+from lamstudio.eval._multi_turn import dispatch, state_hash
 from lamstudio.eval._perturb import perturbations, reference_calls
+from lamstudio.eval._report import compare_table, html_report, load_results, summary_tables
+from lamstudio.eval._run import OpenAIGenerator, TransformersGenerator, run_cases
+from lamstudio.eval._score import read_predictions, score_all, summarize
+from lamstudio.eval._suite import EvalCase, SuiteError, load_suite
 from lamstudio.eval._taxonomy import PATTERN_NAMES, PATTERNS, classify
 from lamstudio.eval._values import java_value, js_value, standardize
-from lamstudio.eval._verdict import BFCL_ERROR_TYPE, Call, Verdict
+from lamstudio.eval._verdict import BFCL_ERROR_TYPE, Call, CallVerdict
 
 __all__ = [
-    "ALL_SCORING", "AST_CATEGORIES", "BFCL_ERROR_TYPE", "PATTERNS", "PATTERN_NAMES",
-    "RELEVANCE_CATEGORIES", "BfclEntry", "BfclUnavailable", "Call", "CompiledCase", "Verdict",
-    "bfcl_version", "check", "classify", "compile_case", "java_value", "js_value", "kind_of",
-    "language_of", "load_category", "perturbations", "reference_calls", "standardize",
+    "ALL_SCORING", "AST_CATEGORIES", "BACKENDS", "BFCL_ERROR_TYPE", "PATTERNS", "PATTERN_NAMES",
+    "RELEVANCE_CATEGORIES", "BfclEntry", "BfclUnavailable", "Call", "CallVerdict",
+    "CompiledCase", "EvalCase", "EvalError", "EvalResult", "Generation", "OpenAIGenerator",
+    "Progress", "SuiteError", "TransformersGenerator", "bfcl_version", "cases_of", "check",
+    "classify", "compare_table", "compile_case", "dispatch", "evaluate", "greedy_generate",
+    "html_report", "java_value", "js_value", "kind_of", "language_of", "load_category",
+    "load_results", "load_suite", "make_generator", "perturbations", "read_predictions",
+    "reference_calls", "run_cases", "score", "score_all", "standardize", "state_hash",
+    "summarize", "summary_tables",
 ]

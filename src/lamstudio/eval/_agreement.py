@@ -11,7 +11,7 @@ from lamstudio.eval._ast import CompiledCase, check, compile_case, language_of
 from lamstudio.eval._bfcl import AST_CATEGORIES, RELEVANCE_CATEGORIES, load_category
 from lamstudio.eval._perturb import perturbations
 from lamstudio.eval._reference import ReferenceEnv, bfcl_decoded, run_reference
-from lamstudio.eval._verdict import BFCL_ERROR_TYPE, Call, Verdict
+from lamstudio.eval._verdict import BFCL_ERROR_TYPE, Call, CallVerdict
 
 
 @dataclass
@@ -43,7 +43,7 @@ def build_pairs(categories: list[str] | None = None) -> Pairs:
     return pairs
 
 
-def ours(pairs: Pairs) -> tuple[list[Verdict], float]:
+def ours(pairs: Pairs) -> tuple[list[CallVerdict], float]:
     t0 = time.perf_counter()
     out = [check(pairs.compiled[k], calls) for k, _, calls in pairs.items]
     return out, time.perf_counter() - t0

@@ -24,7 +24,7 @@ from typing import Any
 
 from lamstudio.eval._taxonomy import classify
 from lamstudio.eval._values import JAVA_TYPES, JS_TYPES, java_value, js_value, standardize
-from lamstudio.eval._verdict import OK, Call, Verdict, fail
+from lamstudio.eval._verdict import OK, Call, CallVerdict, fail
 
 PY_TYPES: dict[str, type] = {
     "string": str, "integer": int, "float": float, "boolean": bool, "array": list,
@@ -198,7 +198,7 @@ def compile_case(entry_id: str, category: str, functions: Sequence[dict[str, Any
 # --- checking ---------------------------------------------------------------------------
 
 
-def check(case: CompiledCase, calls: Sequence[Call]) -> Verdict:
+def check(case: CompiledCase, calls: Sequence[Call]) -> CallVerdict:
     """Judge decoded calls against a compiled entry. Never raises: a problem in the entry
     itself (which would crash BFCL's checker) comes back as ``bad_doc``."""
     try:
@@ -210,7 +210,7 @@ def check(case: CompiledCase, calls: Sequence[Call]) -> Verdict:
     return verdict
 
 
-def _check(case: CompiledCase, calls: Sequence[Call]) -> Verdict:
+def _check(case: CompiledCase, calls: Sequence[Call]) -> CallVerdict:
     if case.kind in ("irrelevance", "relevance"):
         # BFCL counts output that is not well-formed calls as "no call" here.
         called = bool(calls) and all(isinstance(c.arguments, dict) for c in calls)
@@ -238,13 +238,13 @@ def _check(case: CompiledCase, calls: Sequence[Call]) -> Verdict:
     return _check_parallel(case, calls)
 
 
-def _check_parallel(case: CompiledCase, calls: Sequence[Call]) -> Verdict:
+def _check_parallel(case: CompiledCase, calls: Sequence[Call]) -> CallVerdict:
     # Greedy, answer by answer, first unused call that fits: BFCL's order-free matching.
     used: set[int] = set()
     for i, exp in enumerate(case.expected):
         if exp.func is None:
             raise LookupError(f"answer function {exp.name!r} is not among the docs")
-        closest: Verdict | None = None
+        closest: CallVerdict | None = None
         for k, call in enumerate(calls):
             if k in used:
                 continue
@@ -263,7 +263,7 @@ def _check_parallel(case: CompiledCase, calls: Sequence[Call]) -> Verdict:
 
 
 def _check_call(func: _Func, call: Call, accepts: dict[str, _Accept], lang: str,
-                fast: dict[str, Callable[[Any], bool]]) -> Verdict:
+                fast: dict[str, Callable[[Any], bool]]) -> CallVerdict:
     if call.name != func.name:
         return fail("wrong_func_name", f"expected {func.name!r}, got {call.name!r}")
     args: dict[str, Any] = call.arguments
@@ -286,7 +286,7 @@ def _check_call(func: _Func, call: Call, accepts: dict[str, _Accept], lang: str,
     return OK
 
 
-def _check_value(p: str, value: Any, spec: _Param, acc: _Accept, lang: str) -> Verdict:
+def _check_value(p: str, value: Any, spec: _Param, acc: _Accept, lang: str) -> CallVerdict:
     if spec.problem:
         raise ValueError(f"parameter {p!r}: {spec.problem}")
     expected = spec.expected
@@ -356,7 +356,7 @@ def _items_fit(value: list[Any], answers: list[Any], item_type: type) -> bool:
 
 
 def _dict_check(p: str, value: dict[str, Any], answers: list[Any],
-                std_dicts: list[dict[str, list[Any]] | None]) -> Verdict:
+                std_dicts: list[dict[str, list[Any]] | None]) -> CallVerdict:
     result = fail("value_dict_unclear", f"{p!r}: no acceptable dict")
     for cand, std in zip(answers, std_dicts, strict=True):
         if cand == "":
@@ -383,7 +383,7 @@ def _dict_check(p: str, value: dict[str, Any], answers: list[Any],
     return result
 
 
-def _list_dict_check(p: str, value: list[Any], answers: list[Any]) -> Verdict:
+def _list_dict_check(p: str, value: list[Any], answers: list[Any]) -> CallVerdict:
     result = fail("value_dict_unclear", f"{p!r}: no acceptable list of dicts")
     for cand in answers:
         if len(value) != len(cand):

@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from lamstudio.eval._verdict import OK, Call, Verdict, fail
+from lamstudio.eval._verdict import OK, Call, CallVerdict, fail
 
 _BFCL_MODULES = {
     "GorillaFileSystem": "gorilla_file_system", "MathAPI": "math_api",
@@ -117,7 +117,7 @@ Turns = Sequence[Sequence[Sequence[Call | str]]]  # turn -> step -> calls
 
 
 def check_multi_turn(make_env: Callable[[], Executor], model_turns: Turns,
-                     truth_turns: Sequence[Sequence[Call | str]]) -> Verdict:
+                     truth_turns: Sequence[Sequence[Call | str]]) -> CallVerdict:
     """Judge a multi-turn episode: ``model_turns[t]`` is the model's steps in turn ``t``."""
     if len(model_turns) != len(truth_turns):
         return _with(fail("turn_count", f"{len(model_turns)} turns, expected "
@@ -146,7 +146,7 @@ def check_multi_turn(make_env: Callable[[], Executor], model_turns: Turns,
     return OK
 
 
-def _with(verdict: Verdict, pattern: str) -> Verdict:
+def _with(verdict: CallVerdict, pattern: str) -> CallVerdict:
     verdict.pattern = pattern
     return verdict
 

@@ -20,7 +20,7 @@ from lamstudio.eval._multi_turn import check_multi_turn
 from lamstudio.eval._overall import bfcl_overall
 from lamstudio.eval._suite import EvalCase
 from lamstudio.eval._taxonomy import PATTERNS, classify
-from lamstudio.eval._verdict import OK, Call, Verdict, fail
+from lamstudio.eval._verdict import OK, Call, CallVerdict, fail
 
 
 def _step_calls(step: Any) -> list[Call]:
@@ -55,7 +55,7 @@ def score_case(case: EvalCase, pred: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def _score_single(case: EvalCase, pred: dict[str, Any]) -> tuple[Verdict, list[Call], Any]:
+def _score_single(case: EvalCase, pred: dict[str, Any]) -> tuple[CallVerdict, list[Call], Any]:
     assert case.compiled is not None
     if "calls" in pred:
         calls, error = calls_from_json(pred["calls"])

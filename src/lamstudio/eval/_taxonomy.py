@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lamstudio.eval._verdict import Call, Verdict
+from lamstudio.eval._verdict import Call, CallVerdict
 
 PATTERNS = ("IAC", "IAV", "IAN", "IAT", "RAC", "IFN", "IFE", "other")
 PATTERN_NAMES = {
@@ -34,7 +34,7 @@ _BY_CODE = {
 }
 
 
-def classify(verdict: Verdict, calls: Sequence[Call], n_expected: int | None = None) -> str:
+def classify(verdict: CallVerdict, calls: Sequence[Call], n_expected: int | None = None) -> str:
     """The SpecTool pattern of a failed verdict (sets ``verdict.pattern`` and returns it)."""
     if verdict.valid:
         return ""

@@ -48,7 +48,7 @@ class Call:
 
 
 @dataclass(slots=True)
-class Verdict:
+class CallVerdict:
     """``valid`` plus why not: ``code`` (see ``BFCL_ERROR_TYPE``), a human ``detail`` and,
     for failures, the SpecTool error ``pattern`` (IAC, IAV, IAN, IAT, RAC, IFN, IFE, other)."""
 
@@ -69,8 +69,8 @@ class Verdict:
         return out
 
 
-OK = Verdict(True)
+OK = CallVerdict(True)
 
 
-def fail(code: str, detail: str, sub_code: str | None = None) -> Verdict:
-    return Verdict(False, code, detail, None, sub_code)
+def fail(code: str, detail: str, sub_code: str | None = None) -> CallVerdict:
+    return CallVerdict(False, code, detail, None, sub_code)

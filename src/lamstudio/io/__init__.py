@@ -8,10 +8,11 @@ from lamstudio.io._readers import (
     count_lines,
     read_rows,
 )
-from lamstudio.io._rejects import Reject, RejectWriter, Tally
+from lamstudio.io._rejects import Reject, RejectWriter, Tally, default_rejects_path
 from lamstudio.io._writers import JsonlWriter, ParquetWriter, atomic_path, write_jsonl
 
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES", "BadRow", "InputError", "JsonlWriter", "ParquetWriter", "Reject",
-    "RejectWriter", "Row", "Tally", "atomic_path", "count_lines", "read_rows", "write_jsonl",
+    "RejectWriter", "Row", "Tally", "atomic_path", "count_lines", "default_rejects_path",
+    "read_rows", "write_jsonl",
 ]

@@ -5,11 +5,18 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lamstudio.io._writers import JsonlWriter
 
 _RAW_LIMIT = 2000
+
+
+def default_rejects_path(output: str | os.PathLike[str]) -> Path:
+    """Where a stage writes what it rejects when not told: OUT's stem + ``.rejects.jsonl``."""
+    out = Path(output)
+    return out.with_name(f"{out.name.split('.')[0]}.rejects.jsonl")
 
 
 @dataclass

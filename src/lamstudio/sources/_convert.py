@@ -18,16 +18,12 @@ from lamstudio.io import (
     RejectWriter,
     Tally,
     count_lines,
+    default_rejects_path,
     read_rows,
 )
 from lamstudio.schema import IdRegistry, Trajectory, arrow_schema, to_arrow_row
-from lamstudio.sources import SourceError, convert_rows, get_format
-
-
-def default_rejects_path(output: str | os.PathLike[str]) -> Path:
-    out = Path(output)
-    stem = out.name.split(".")[0]
-    return out.with_name(f"{stem}.rejects.jsonl")
+from lamstudio.sources._base import SourceError, convert_rows
+from lamstudio.sources._registry import get_format
 
 
 def _record_writer(w: Any, parquet: bool, to_format: str,

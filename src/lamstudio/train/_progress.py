@@ -48,7 +48,7 @@ def progress_callback(trainer: Any, meter: Meter, is_main: bool) -> None:
     from transformers import TrainerCallback
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    from lamstudio.commands._common import err_console
+    from lamstudio._console import err_console
 
     class RichProgress(TrainerCallback):
         def __init__(self) -> None:

@@ -490,7 +490,7 @@ def _write_reports(run_dir: Path, plan: Any, corpus: Corpus, steps: int, dist: D
         report = mix_report(plan, corpus, steps)
         write_json(run_dir / "mix.json", report)
         write_json(run_dir / "metrics.json", metrics)
-        from lamstudio.commands._common import console
+        from lamstudio._console import console
 
         per = ", ".join(f"{k}: {v:,}" for k, v in report["consumed_examples_per_source"].items())
         console.print(f"examples consumed per source: {per}")

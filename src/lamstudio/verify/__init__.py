@@ -10,6 +10,7 @@
 Every check returns a ``Verdict`` (passed, code, message, stage, details).
 """
 
+from lamstudio.verify._config import ALL_STAGES, JudgeConfig, VerifyConfig, VerifyConfigError
 from lamstudio.verify._dedup import (
     DedupKeys,
     Deduplicator,
@@ -28,14 +29,12 @@ from lamstudio.verify._execution import (
 from lamstudio.verify._format import FormatChecker, FormatOptions, check_format, normalize_types
 from lamstudio.verify._journal import JournalMismatch, journal_dir
 from lamstudio.verify._pipeline import (
-    ALL_STAGES,
-    JudgeConfig,
-    VerifyConfig,
     VerifyResult,
     default_rejects_path,
     default_summary_path,
     verify,
 )
+from lamstudio.verify._report import build_report
 from lamstudio.verify._semantic import (
     JUDGE_SYSTEM,
     JudgeOptions,
@@ -50,9 +49,9 @@ from lamstudio.verify._verdict import SPECTOOL_CODES, Verdict
 __all__ = [
     "ALL_STAGES", "JUDGE_SYSTEM", "SPECTOOL_CODES", "DedupKeys", "DedupOptions", "Deduplicator",
     "ExecutionChecker", "ExecutionOptions", "FormatChecker", "FormatOptions", "JournalMismatch",
-    "JudgeConfig", "JudgeOptions", "SemanticJudge", "Verdict", "VerifyConfig", "VerifyResult",
-    "VerifyTally", "canonical_calls", "check_format", "decide", "dedup_keys",
-    "default_rejects_path", "default_summary_path", "journal_dir", "judge_prompt",
+    "JudgeConfig", "JudgeOptions", "SemanticJudge", "Verdict", "VerifyConfig", "VerifyConfigError",
+    "VerifyResult", "VerifyTally", "build_report", "canonical_calls", "check_format", "decide",
+    "dedup_keys", "default_rejects_path", "default_summary_path", "journal_dir", "judge_prompt",
     "normalize_query", "normalize_types", "parse_judgement", "result_matches", "shingles",
     "values_match", "verify",
 ]

@@ -11,7 +11,6 @@ that duplicates are executed and judged too.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gzip
 import itertools
 import json
@@ -23,61 +22,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lamstudio.io import BadRow, InputError, Row, atomic_path, count_lines, read_rows
+from lamstudio.io import (
+    BadRow,
+    InputError,
+    Row,
+    atomic_path,
+    count_lines,
+    default_rejects_path,
+    read_rows,
+)
 from lamstudio.schema import IdRegistry, Trajectory
 from lamstudio.sources import get_format
-from lamstudio.verify._dedup import Deduplicator, DedupOptions, dedup_keys
-from lamstudio.verify._execution import ExecutionChecker, ExecutionOptions
-from lamstudio.verify._format import FormatOptions
+from lamstudio.verify._config import ALL_STAGES, JudgeConfig, VerifyConfig
+from lamstudio.verify._dedup import Deduplicator, dedup_keys
+from lamstudio.verify._execution import ExecutionChecker
 from lamstudio.verify._front import Front, FrontOptions, FrontStage, init_worker, run_batch
 from lamstudio.verify._journal import Journal, input_identity, journal_dir
 from lamstudio.verify._semantic import JudgeOptions, SemanticJudge, no_judge
 from lamstudio.verify._tally import VerifyTally
 from lamstudio.verify._verdict import Verdict
 
-ALL_STAGES = ("format", "execution", "semantic", "dedup")
 _BATCH = 256  # rows per task sent to a worker process
-
-
-@dataclass(frozen=True)
-class JudgeConfig:
-    url: str
-    model: str
-    key_env: str | None = "OPENAI_API_KEY"
-    k: int = 1
-    temperature: float = 0.7
-    timeout_s: float = 60.0
-    concurrency: int = 8
-    max_retries: int = 4
-    cache_dir: str | None = None
-
-
-@dataclass(frozen=True)
-class VerifyConfig:
-    stages: tuple[str, ...] = ALL_STAGES
-    from_format: str = "lamstudio"
-    workers: int = 1
-    chunk_size: int = 1000
-    format: FormatOptions = field(default_factory=FormatOptions)
-    dedup: DedupOptions = field(default_factory=DedupOptions)
-    execution: ExecutionOptions = field(default_factory=ExecutionOptions)
-    tool_modules: tuple[str, ...] = ()
-    builtin_tools: bool = True
-    exec_timeout_s: float = 5.0
-    judge: JudgeConfig | None = None
-
-    def fingerprint(self) -> dict[str, Any]:
-        """Everything that changes results (not ``workers``: any count gives the same)."""
-        data = dataclasses.asdict(self)
-        data.pop("workers")
-        if data["judge"]:
-            # Where the judge is reached and with which key does not change its verdicts,
-            # and fixing those is how a run stopped by the judge's faults gets resumed.
-            for k in ("timeout_s", "concurrency", "max_retries", "cache_dir", "url", "key_env"):
-                data["judge"].pop(k)
-        data["tool_modules"] = [str(Path(m).resolve()) if Path(m).exists() else m
-                                for m in self.tool_modules]
-        return json.loads(json.dumps(data, default=list))
 
 
 @dataclass
@@ -90,11 +55,6 @@ class VerifyResult:
     def to_dict(self) -> dict[str, Any]:
         return {**self.tally.to_dict(), "notes": self.notes, "seconds": round(self.seconds, 3),
                 "resumed_chunks": self.resumed_chunks}
-
-
-def default_rejects_path(output: str | os.PathLike[str]) -> Path:
-    out = Path(output)
-    return out.with_name(f"{out.name.split('.')[0]}.rejects.jsonl")
 
 
 def default_summary_path(output: str | os.PathLike[str]) -> Path:
