@@ -55,8 +55,10 @@ def test_overrides_reach_any_leaf(tmp_path: Path) -> None:
     ("data.sources.0.weight=1", "give a weight to every source or to none"),
     ("data.sources.1.weight=1", "give weight or epochs, not both"),
     ("data.temperature=2", "replaces per-source weight/epochs"),
-    ("train.label_smoothing=1.0", "train.label_smoothing: must be in [0, 1)"),
-    ("train.neftune_alpha=0", "train.neftune_alpha: must be > 0 (or null: off)"),
+    ("train.label_smoothing=1.0", "train.label_smoothing: must be less than 1"),
+    ("train.neftune_alpha=0", "train.neftune_alpha: must be greater than 0"),
+    ("data.sources.1.format=apigenn", "data.sources.1.format: unknown format 'apigenn'"),
+    ("data.max_len=4", "data.max_len: must be greater than or equal to 8"),
     ("model.name_or_path=''", "model.name_or_path: required"),
     ("nonsense", "expected key=value"),
 ])

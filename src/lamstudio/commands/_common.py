@@ -22,23 +22,25 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 @contextlib.contextmanager
-def row_progress(label: str) -> Iterator[Callable[[int | None], Callable[[], None]]]:
-    """A rich progress bar; ``start(total)`` begins a file and returns its ``tick``."""
+def row_progress(label: str) -> Iterator[Callable[..., Callable[..., None]]]:
+    """A rich progress bar on stderr. ``start(total, label=None)`` begins a task (a file, a
+    phase) and returns its ``tick(n=1)``; the library stages take such callables."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
         Progress,
         TextColumn,
         TimeElapsedColumn,
+        TimeRemainingColumn,
     )
 
-    bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), console=err_console, transient=True,
-                   disable=not sys.stderr.isatty())
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
+                   transient=True, disable=not sys.stderr.isatty())
 
-    def start(total: int | None) -> Callable[[], None]:
-        task = bar.add_task(label, total=total)
-        return lambda: bar.advance(task)
+    def start(total: int | None, name: str | None = None) -> Callable[..., None]:
+        task = bar.add_task(name or label, total=total)
+        return lambda n=1: bar.advance(task, n)
 
     with bar:
         yield start

@@ -45,19 +45,15 @@ def convert(
         help="longer JSONL lines are rejected (line_too_long) without being read")] = 16,
 ) -> None:
     """Convert agent data between formats; bad rows go to the rejects file with a reason."""
-    from lamstudio.io import InputError, atomic_path
-    from lamstudio.sources import FORMATS
-    from lamstudio.sources._convert import convert as run_convert
-    from lamstudio.sources._convert import default_rejects_path
+    from lamstudio.io import InputError, atomic_path, default_rejects_path
+    from lamstudio.sources import UnknownFormat
+    from lamstudio.sources import convert as run_convert
 
-    for fmt in (from_format, to_format):
-        if fmt not in FORMATS:
-            fail(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     try:
         with row_progress("converting") as progress:
             tally = run_convert(inputs, from_format, output, rejects, to_format, progress,
                                 int(max_line_mb * 1024 * 1024))
-    except InputError as exc:
+    except (InputError, UnknownFormat) as exc:
         fail(str(exc))
     console.print(tally.render())
     console.print(f"kept -> {output}\nrejected -> {rejects or default_rejects_path(output)}")

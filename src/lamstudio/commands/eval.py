@@ -1,4 +1,4 @@
-"""``lamstudio eval run`` / ``score`` / ``compare``."""
+"""``lamstudio eval run`` / ``score`` / ``compare``: options mapped onto ``lamstudio.eval``."""
 
 from __future__ import annotations
 
@@ -22,31 +22,12 @@ def register(app: typer.Typer) -> None:
     app.add_typer(sub, name="eval")
 
 
-def _load(suite: str, limit: int | None) -> list[Any]:
-    from lamstudio.eval._suite import SuiteError, load_suite
+def _show(result: Any) -> None:
+    from lamstudio.eval import summary_tables
 
-    try:
-        cases = load_suite(suite, limit)
-    except SuiteError as exc:
-        fail(str(exc))
-    if not cases:
-        fail(f"suite {suite!r} has no cases")
-    return cases
-
-
-def _finish(out: Path, model: str, suite: str, cases: list[Any], preds: dict[str, Any],
-            write_predictions: bool) -> None:
-    from lamstudio.eval._outputs import write_outputs
-    from lamstudio.eval._report import summary_tables
-    from lamstudio.eval._score import score_all, summarize
-
-    with row_progress("scoring") as start:
-        results = score_all(cases, preds, start(len(cases)))
-    summary = summarize(results, model, suite)
-    paths = write_outputs(out, model, results, summary, preds, write_predictions)
-    for table in summary_tables(summary):
+    for table in summary_tables(result.summary):
         console.print(table)
-    for what, path in paths.items():
+    for what, path in result.paths.items():
         console.print(f"{what:<12} -> {path}")
 
 
@@ -63,23 +44,16 @@ def run(
     max_steps: Annotated[int, typer.Option(help="model steps per multi-turn turn")] = 6,
 ) -> None:
     """Run a model on a suite, score it, and write results, BFCL files and a report."""
-    from lamstudio.eval._run import OpenAIGenerator, TransformersGenerator, run_cases
+    from lamstudio.eval import EvalError, evaluate
 
-    cases = _load(suite, limit)
-    if backend == "openai":
-        if not base_url:
-            fail("--backend openai needs --base-url")
-        generate: Any = OpenAIGenerator(base_url, model, max_new_tokens)
-    elif backend == "transformers":
-        try:
-            generate = TransformersGenerator(model, batch_size, max_new_tokens)
-        except OSError as exc:
-            fail(f"cannot load model {model!r}: {exc}")
-    else:
-        fail(f"unknown backend {backend!r}; choose transformers or openai")
-    with row_progress("generating") as start:
-        preds = run_cases(cases, generate, max_steps, start(len(cases)))
-    _finish(out, model, suite, cases, preds, write_predictions=True)
+    try:
+        with row_progress("eval") as start:
+            result = evaluate(model, suite, backend=backend, base_url=base_url, out=out,
+                              limit=limit, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                              max_steps=max_steps, progress=lambda what, n: start(n, what))
+    except EvalError as exc:
+        fail(str(exc))
+    _show(result)
 
 
 def score(
@@ -91,25 +65,25 @@ def score(
     limit: Annotated[int | None, typer.Option(help="first N cases of each category")] = None,
 ) -> None:
     """Score outputs produced elsewhere (no model needed)."""
-    from lamstudio.eval._score import read_predictions
+    from lamstudio.eval import EvalError
+    from lamstudio.eval import score as run_score
     from lamstudio.io import InputError
 
-    cases = _load(suite, limit)
     try:
-        preds, problems = read_predictions(predictions)
-    except InputError as exc:
+        with row_progress("eval") as start:
+            result = run_score(suite, predictions, out=out, model=model, limit=limit,
+                               progress=lambda what, n: start(n, what))
+    except (EvalError, InputError) as exc:
         fail(str(exc))
-    for p in problems[:20]:
+    for p in result.problems[:20]:
         err_console.print(f"[yellow]skipped[/] {p}")
-    if problems:
-        err_console.print(f"{len(problems)} prediction line(s) unreadable: their cases "
+    if result.problems:
+        err_console.print(f"{len(result.problems)} prediction line(s) unreadable: their cases "
                           "score as missing_prediction")
-    known = {c.id for c in cases}
-    stray = [i for i in preds if i not in known]
-    if stray:
-        err_console.print(f"[yellow]{len(stray)} prediction(s) match no case of the suite "
-                          f"(e.g. {stray[0]!r})[/]")
-    _finish(out, model, suite, cases, preds, write_predictions=False)
+    if result.stray:
+        err_console.print(f"[yellow]{len(result.stray)} prediction(s) match no case of the "
+                          f"suite (e.g. {result.stray[0]!r})[/]")
+    _show(result)
 
 
 def compare(
@@ -117,7 +91,7 @@ def compare(
     b: Annotated[Path, typer.Argument(help="results.jsonl (or its folder) of run B")],
 ) -> None:
     """Two runs side by side: accuracy per category, delta, cases fixed / broken."""
-    from lamstudio.eval._report import compare_table, load_results
+    from lamstudio.eval import compare_table, load_results
 
     try:
         ra, rb = load_results(a), load_results(b)

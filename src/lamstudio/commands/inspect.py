@@ -99,11 +99,12 @@ class _Records:
     """Streams records from DATA and counts what the reader rejected."""
 
     def __init__(self, path: Path, fmt: str) -> None:
-        from lamstudio.sources import FORMATS, get_format
+        from lamstudio.sources import UnknownFormat, get_format
 
-        if fmt not in FORMATS:
-            fail(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-        self.path, self.module = path, get_format(fmt)
+        try:
+            self.path, self.module = path, get_format(fmt)
+        except UnknownFormat as exc:
+            fail(str(exc))
         self.rejects: list[Any] = []
 
     def iter(self) -> Any:

@@ -67,11 +67,13 @@ def build_tokenizer(
 ) -> None:
     """Train a byte-level BPE tokenizer on the text of the records (offline)."""
     from lamstudio.io import InputError
-    from lamstudio.sources import FORMATS, get_format
+    from lamstudio.sources import UnknownFormat, get_format
     from lamstudio.train import train_tokenizer
 
-    if data_format not in FORMATS:
-        fail(f"unknown format {data_format!r}; choose one of: {', '.join(FORMATS)}")
+    try:
+        fmt = get_format(data_format)
+    except UnknownFormat as exc:
+        fail(str(exc))
     rejected = 0
 
     def count(_: object) -> None:
@@ -80,7 +82,7 @@ def build_tokenizer(
 
     def records() -> object:
         for path in data:
-            yield from get_format(data_format).load(path, on_reject=count)
+            yield from fmt.load(path, on_reject=count)
 
     try:
         tok = train_tokenizer(records(), vocab, output)

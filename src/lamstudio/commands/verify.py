@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from lamstudio.commands._common import console, err_console, fail
+from lamstudio.commands._common import console, err_console, fail, row_progress
 
 
 def register(app: typer.Typer) -> None:
     app.command("verify")(verify)
     app.command("report")(report)
-
-
-@contextlib.contextmanager
-def _progress(label: str) -> Iterator[Callable[[int | None], Callable[[int], None]]]:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
-                   transient=True, disable=not sys.stderr.isatty())
-
-    def start(total: int | None) -> Callable[[int], None]:
-        task = bar.add_task(label, total=total)
-        return lambda n: bar.advance(task, n)
-
-    with bar:
-        yield start
 
 
 def verify(
@@ -91,59 +65,41 @@ def verify(
 ) -> None:
     """Check records (format, execution, semantic judge, dedup); keep or reject each with a
     reason. Interrupted runs resume when the same command is run again."""
-    from lamstudio.io import InputError
-    from lamstudio.llm import LLMError, LLMUnavailable
-    from lamstudio.sources import FORMATS
-    from lamstudio.verify import (
-        ALL_STAGES,
-        DedupOptions,
-        ExecutionOptions,
-        FormatOptions,
-        JournalMismatch,
-        JudgeConfig,
-        VerifyConfig,
-        default_rejects_path,
-        journal_dir,
-    )
-    from lamstudio.verify import verify as run_verify
+    from lamstudio.verify import VerifyConfig
 
-    chosen = tuple(s.strip() for s in stages.split(",") if s.strip())
-    if bad := [s for s in chosen if s not in ALL_STAGES]:
-        fail(f"unknown stage(s) {', '.join(bad)}; choose from {', '.join(ALL_STAGES)}")
-    if from_format not in FORMATS:
-        fail(f"unknown format {from_format!r}; choose one of: {', '.join(FORMATS)}")
-    if bool(judge_url) != bool(judge_model):
-        fail("--judge-url and --judge-model go together")
-    if not 0 < dedup_threshold <= 1:
-        fail("--dedup-threshold must be in (0, 1]")
-    for t in tools or []:
-        if not t.is_file():
-            fail(f"--tools {t}: no such file")
-    judge = JudgeConfig(judge_url, judge_model, judge_key_env, k=judges, timeout_s=judge_timeout,
-                        cache_dir=str(judge_cache) if judge_cache else None) \
-        if judge_url and judge_model else None
-    cfg = VerifyConfig(
-        stages=chosen, from_format=from_format, workers=max(1, workers),
-        chunk_size=max(1, chunk_size),
-        format=FormatOptions(lenient_types=not strict_types, require_calls=require_calls),
-        dedup=DedupOptions(threshold=dedup_threshold),
-        execution=ExecutionOptions(skip_unexecutable=skip_unexecutable,
-                                   compare_results=not no_compare),
-        tool_modules=tuple(str(t) for t in tools or []), builtin_tools=not no_builtin_tools,
-        exec_timeout_s=exec_timeout, judge=judge)
     try:
-        with _progress("verifying") as progress:
-            result = run_verify(inputs, output, rejects, cfg, summary=summary, restart=restart,
-                                keep_journal=keep_journal, progress=progress)
+        cfg = VerifyConfig.from_options(
+            stages=stages, from_format=from_format, workers=workers, chunk_size=chunk_size,
+            strict_types=strict_types, require_calls=require_calls,
+            dedup_threshold=dedup_threshold, skip_unexecutable=skip_unexecutable,
+            compare_results=not no_compare, tools=tools or [],
+            builtin_tools=not no_builtin_tools, exec_timeout_s=exec_timeout,
+            judge_url=judge_url, judge_model=judge_model, judge_key_env=judge_key_env,
+            judges=judges, judge_timeout=judge_timeout, judge_cache=judge_cache)
+    except ValueError as exc:
+        fail(str(exc))
+    _run(inputs, output, rejects, cfg, summary, restart, keep_journal)
+
+
+def _run(inputs: list[Path], output: Path, rejects: Path | None, cfg: Any,
+         summary: Path | None, restart: bool, keep_journal: bool) -> None:
+    from lamstudio.io import InputError, default_rejects_path
+    from lamstudio.llm import LLMError, LLMUnavailable
+    from lamstudio.verify import JournalMismatch, journal_dir, verify
+
+    resume = f"{journal_dir(output)}; run the same command again to resume"
+    try:
+        with row_progress("verifying") as progress:
+            result = verify(inputs, output, rejects, cfg, summary=summary, restart=restart,
+                            keep_journal=keep_journal, progress=progress)
     except (InputError, JournalMismatch) as exc:
         fail(str(exc))
     except LLMError as exc:  # the judge's fault, never the rows': stop, keep the journal
         what = "is unavailable" if isinstance(exc, LLMUnavailable) else "failed"
-        fail(f"the judge {what}: {exc}\nchunks done so far are kept in "
-             f"{journal_dir(output)}; fix this and run the same command again to resume")
+        fail(f"the judge {what}: {exc}\nchunks done so far are kept in {journal_dir(output)}; "
+             "fix this and run the same command again to resume")
     except KeyboardInterrupt:
-        err_console.print(f"[yellow]interrupted[/]: finished chunks are kept in "
-                          f"{journal_dir(output)}; run the same command again to resume")
+        err_console.print(f"[yellow]interrupted[/]: finished chunks are kept in {resume}")
         raise typer.Exit(130) from None
     console.print(result.tally.render())
     for note in result.notes:
@@ -167,7 +123,7 @@ def report(
     """Write one self-contained HTML report (counts, histograms, tools, rejections,
     examples) for a dataset."""
     from lamstudio.io import InputError
-    from lamstudio.verify._report import build_report
+    from lamstudio.verify import build_report
 
     try:
         stats = build_report(data, output, rejects=rejects, tokenizer=tokenizer,

@@ -1,22 +1,21 @@
-"""The training config: a tree of dataclasses loaded from a YAML recipe.
+"""The training config: pydantic models loaded from a YAML recipe.
 
 The recipe is plain data (like TRL's ``SFTConfig`` paired with its trainer): every field has a
-default here, unknown keys are an error that names the key and suggests the nearest one, and
-``--set a.b=value`` overrides any leaf (``data.sources.0.weight=2`` reaches into lists).
-Relative paths are taken from the current directory, as in other fine-tuning tools.
+default here, unknown keys are an error (``extra="forbid"``) that names the key and suggests the
+nearest one, ranges are field constraints, and ``--set a.b=value`` overrides any leaf
+(``data.sources.0.weight=2`` reaches into lists). Relative paths are taken from the current
+directory, as in other fine-tuning tools.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import difflib
-import types
-import typing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Mode = Literal["lora", "qlora", "full"]
 
@@ -25,102 +24,147 @@ class ConfigError(ValueError):
     """A recipe that cannot be used; the message names the key."""
 
 
-@dataclass
-class ModelConfig:
+def _known_format(name: str) -> str:
+    from lamstudio.sources import get_format
+
+    get_format(name)  # UnknownFormat (a ValueError) names the choices
+    return name
+
+
+class _Section(BaseModel):
+    # Numbers given for text fields (a model named 7) read as text, as YAML intends.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True,
+                              coerce_numbers_to_str=True)
+
+
+class ModelConfig(_Section):
     # Any Hugging Face model id or local directory; loaded with ``from_pretrained``.
     name_or_path: str = ""
     tokenizer: str | None = None  # default: the model's own
-    dtype: str = "auto"  # auto | float32 | bfloat16 | float16
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     attn_implementation: str = "sdpa"  # sdpa | eager | flash_attention_2
     trust_remote_code: bool = False
 
 
-@dataclass
-class SourceConfig:
+class SourceConfig(_Section):
     path: str = ""
     format: str = "lamstudio"
     name: str | None = None  # default: the file stem
     # Either a share of the mix (weights are normalised) or an ActionStudio-style epoch
     # multiplier (0.5 = a random half per epoch, 2 = every example twice); not both.
-    weight: float | None = None
-    epochs: float | None = None
+    weight: float | None = Field(None, ge=0)
+    epochs: float | None = Field(None, ge=0)
+
+    _known_format = field_validator("format")(lambda cls, v: _known_format(v))
+
+    @model_validator(mode="after")
+    def _one_way_to_mix(self) -> SourceConfig:
+        if self.weight is not None and self.epochs is not None:
+            raise ValueError("give weight or epochs, not both")
+        return self
 
 
-@dataclass
-class DataConfig:
-    sources: list[SourceConfig] = field(default_factory=list)
+class DataConfig(_Section):
+    sources: list[SourceConfig] = Field(default_factory=list)
     # p_i ∝ n_i^(1/T): T=1 keeps natural sizes, larger T flattens towards uniform.
-    temperature: float | None = None
-    samples_per_epoch: int | None = None  # for weight/temperature mixing; default Σ n_i
+    temperature: float | None = Field(None, gt=0)
+    samples_per_epoch: int | None = Field(None, ge=1)  # weight/temperature mixing; default Σ n_i
     eval_file: str | None = None
     eval_format: str = "lamstudio"
-    eval_fraction: float = 0.0  # held out from the sources when no eval_file
-    max_eval: int = 500
-    max_len: int = 1024
+    eval_fraction: float = Field(0.0, ge=0, lt=1)  # held out from the sources when no eval_file
+    max_eval: int = Field(500, ge=0)
+    max_len: int = Field(1024, ge=8)
     packing: bool = True
     last_turn_only: bool = False
     template: str | None = None  # chat template name/path for the renderer; None = default
 
+    _known_format = field_validator("eval_format")(lambda cls, v: _known_format(v))
 
-@dataclass
-class LoraConfig:
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.05
+    @model_validator(mode="after")
+    def _one_mixing_rule(self) -> DataConfig:
+        weighted = [s.weight is not None for s in self.sources]
+        if any(weighted) and not all(weighted):
+            raise ValueError("give a weight to every source or to none")
+        if self.temperature is not None and (
+                any(weighted) or any(s.epochs is not None for s in self.sources)):
+            raise ValueError("temperature replaces per-source weight/epochs; drop one")
+        return self
+
+
+class LoraConfig(_Section):
+    r: int = Field(16, ge=1)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.05, ge=0, lt=1)
     # A list of module names, or "all-linear" (PEFT's shorthand).
-    target_modules: list[str] | str = field(
+    target_modules: list[str] | str = Field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj",
                                  "gate_proj", "up_proj", "down_proj"])
     modules_to_save: list[str] | None = None
 
 
-@dataclass
-class OptimConfig:
+class OptimConfig(_Section):
     mode: Mode = "lora"
-    epochs: float = 1.0
+    epochs: float = Field(1.0, ge=0)
     max_steps: int = -1  # > 0 overrides epochs
-    batch_size: int = 8  # per device
-    grad_accum: int = 1
-    lr: float = 2e-4
-    weight_decay: float = 0.0
+    batch_size: int = Field(8, ge=1)  # per device
+    grad_accum: int = Field(1, ge=1)
+    lr: float = Field(2e-4, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
     # Share of each target's probability spread over the whole vocabulary (as
     # ``label_smoothing_factor`` in transformers); 0 = plain cross-entropy.
-    label_smoothing: float = 0.0
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
     # NEFTune: uniform noise on the input embeddings while training, scaled by
     # alpha / sqrt(tokens x hidden) (transformers' ``neftune_noise_alpha``; the paper used
     # 5-15). None: off.
-    neftune_alpha: float | None = None
-    warmup_ratio: float = 0.03
+    neftune_alpha: float | None = Field(None, gt=0)
+    warmup_ratio: float = Field(0.03, ge=0, le=1)
     scheduler: str = "cosine"
-    max_grad_norm: float = 1.0
+    max_grad_norm: float = Field(1.0, ge=0)
     optim: str = "adamw_torch"
     gradient_checkpointing: bool = False
-    precision: str = "auto"  # auto (bf16 on a GPU that has it) | bf16 | fp16 | fp32
-    logging_steps: int = 10
-    save_steps: int = 500
-    save_total_limit: int | None = 3
-    eval_steps: int = 0  # 0: evaluate only at the end (when there is eval data)
-    threads: int | None = None  # CPU threads per process; default: cores / processes
-    report_to: list[str] = field(default_factory=lambda: ["tensorboard"])
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"  # auto: bf16 where the GPU has it
+    logging_steps: int = Field(10, ge=1)
+    save_steps: int = Field(500, ge=1)
+    save_total_limit: int | None = Field(3, ge=1)
+    eval_steps: int = Field(0, ge=0)  # 0: evaluate only at the end (when there is eval data)
+    threads: int | None = Field(None, ge=1)  # CPU threads per process; default: cores / processes
+    report_to: list[str] = Field(default_factory=lambda: ["tensorboard"])
+
+    @model_validator(mode="after")
+    def _some_length(self) -> OptimConfig:
+        if self.max_steps <= 0 and self.epochs <= 0:
+            raise ValueError("set epochs > 0 or max_steps > 0")
+        return self
 
 
-@dataclass
-class TrainConfig:
+class TrainConfig(_Section):
     run_dir: str = "runs/lamstudio"
     seed: int = 0
-    model: ModelConfig = field(default_factory=ModelConfig)
-    data: DataConfig = field(default_factory=DataConfig)
-    lora: LoraConfig = field(default_factory=LoraConfig)
-    train: OptimConfig = field(default_factory=OptimConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    lora: LoraConfig = Field(default_factory=LoraConfig)
+    train: OptimConfig = Field(default_factory=OptimConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return self.model_dump()
+
+    def check_ready(self) -> None:
+        """What a run needs beyond valid values: a model and at least one source with a path.
+        (Not a validator: a config may be built in steps, e.g. ``base`` + overrides.)"""
+        if not self.model.name_or_path:
+            raise ConfigError(
+                "model.name_or_path: required (a Hugging Face model id or a local path)")
+        if not self.data.sources:
+            raise ConfigError("data.sources: list at least one source (path, format)")
+        for i, src in enumerate(self.data.sources):
+            if not src.path:
+                raise ConfigError(f"data.sources.{i}.path: required")
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
                 base: dict[str, Any] | None = None) -> TrainConfig:
     """Read a YAML recipe (or start from ``base``), apply ``key=value`` overrides, check it."""
-    raw: dict[str, Any] = dict(base or {})
+    raw: dict[str, Any] = copy.deepcopy(base or {})  # overrides must not change the caller's
     if path is not None:
         p = Path(path)
         if not p.is_file():
@@ -135,9 +179,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         raw.update(loaded or {})
     for item in overrides or []:
         apply_override(raw, item)
-    cfg = from_dict(TrainConfig, raw, "")
-    check_config(cfg)
-    return cfg
+    return _validated(raw)
 
 
 def apply_override(raw: dict[str, Any], item: str) -> None:
@@ -167,107 +209,50 @@ def _index(node: list[Any], part: str, key: str) -> int:
     return int(part)
 
 
-def from_dict(cls: type, raw: Any, where: str) -> Any:
-    """Build dataclass ``cls`` from a mapping, with errors that name the offending key."""
-    if raw is None:
-        return cls()
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where or 'recipe'}: expected a mapping, got {type(raw).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    kwargs = {}
-    for key, value in raw.items():
-        path = f"{where}.{key}" if where else str(key)
-        if key not in names:
-            near = difflib.get_close_matches(str(key), names, n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else f"; known: {', '.join(names)}"
-            raise ConfigError(f"{path}: unknown key{hint}")
-        kwargs[key] = _coerce(hints[key], value, path)
-    return cls(**kwargs)
-
-
-def _coerce(tp: Any, value: Any, path: str) -> Any:
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(tp)
-        if value is None and type(None) in options:
-            return None
-        errors = []
-        for opt in (o for o in options if o is not type(None)):
-            try:
-                return _coerce(opt, value, path)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        raise ConfigError(errors[0])
-    if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, path)
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{path}: expected a list, got {value!r}")
-        (item,) = typing.get_args(tp)
-        return [_coerce(item, v, f"{path}.{i}") for i, v in enumerate(value)]
-    if origin is Literal:
-        if value not in typing.get_args(tp):
-            raise ConfigError(f"{path}: expected one of {list(typing.get_args(tp))}, got {value!r}")
-        return value
-    return _scalar(tp, value, path)
-
-
-def _scalar(tp: Any, value: Any, path: str) -> Any:
-    if tp is float and isinstance(value, (int, float, str)) and not isinstance(value, bool):
-        try:
-            return float(value)  # YAML 1.1 reads "2e-4" as a string
-        except ValueError:
-            pass
-    elif tp is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    elif tp is bool and isinstance(value, bool):
-        return value
-    elif tp is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return str(value)
-    elif tp is Any:
-        return value
-    raise ConfigError(f"{path}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
+def _validated(raw: dict[str, Any]) -> TrainConfig:
+    try:
+        cfg = TrainConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc)) from None
+    cfg.check_ready()
+    return cfg
 
 
 def check_config(cfg: TrainConfig) -> None:
-    """Cross-field rules that types alone cannot say."""
-    if not cfg.model.name_or_path:
-        raise ConfigError("model.name_or_path: required (a Hugging Face model id or a local path)")
-    if not cfg.data.sources:
-        raise ConfigError("data.sources: list at least one source (path, format)")
-    for i, src in enumerate(cfg.data.sources):
-        where = f"data.sources.{i}"
-        if not src.path:
-            raise ConfigError(f"{where}.path: required")
-        if src.weight is not None and src.epochs is not None:
-            raise ConfigError(f"{where}: give weight or epochs, not both")
-        for key in ("weight", "epochs"):
-            value = getattr(src, key)
-            if value is not None and value < 0:
-                raise ConfigError(f"{where}.{key}: must be >= 0, got {value}")
-    weighted = [s.weight is not None for s in cfg.data.sources]
-    if any(weighted) and not all(weighted):
-        raise ConfigError("data.sources: give a weight to every source or to none")
-    if cfg.data.temperature is not None:
-        if cfg.data.temperature <= 0:
-            raise ConfigError("data.temperature: must be > 0")
-        if any(weighted) or any(s.epochs is not None for s in cfg.data.sources):
-            raise ConfigError("data.temperature: replaces per-source weight/epochs; drop one")
-    if not 0.0 <= cfg.data.eval_fraction < 1.0:
-        raise ConfigError("data.eval_fraction: must be in [0, 1)")
-    if cfg.data.max_len < 8:
-        raise ConfigError("data.max_len: must be >= 8")
-    t = cfg.train
-    for key in ("batch_size", "grad_accum", "logging_steps", "save_steps"):
-        if getattr(t, key) < 1:
-            raise ConfigError(f"train.{key}: must be >= 1")
-    if t.precision not in ("auto", "bf16", "fp16", "fp32"):
-        raise ConfigError(f"train.precision: expected auto|bf16|fp16|fp32, got {t.precision!r}")
-    if not 0.0 <= t.label_smoothing < 1.0:
-        raise ConfigError(f"train.label_smoothing: must be in [0, 1), got {t.label_smoothing}")
-    if t.neftune_alpha is not None and t.neftune_alpha <= 0:
-        raise ConfigError(
-            f"train.neftune_alpha: must be > 0 (or null: off), got {t.neftune_alpha}")
-    if t.max_steps <= 0 and t.epochs <= 0:
-        raise ConfigError("train: set epochs > 0 or max_steps > 0")
+    """Check a config built or changed in code as ``load_config`` checks a recipe."""
+    _validated(cfg.model_dump())
+
+
+_EXPECTED = {"int": "int", "float": "float", "bool": "bool", "string": "str", "list": "a list",
+             "dict": "a mapping", "model": "a mapping"}
+
+
+def _first_error(exc: ValidationError) -> str:
+    """pydantic's first error as ``a.b.c: what is wrong`` (the key is what users look for)."""
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"] if not str(p).startswith(("function-", "str", "list["))]
+    where, kind, got = ".".join(loc) or "recipe", err["type"], err.get("input")
+    if kind == "extra_forbidden":
+        known = list(_model_at(loc[:-1]).model_fields)
+        near = difflib.get_close_matches(loc[-1], known, n=1)
+        return f"{where}: unknown key" + (f" (did you mean {near[0]!r}?)" if near
+                                          else f"; known: {', '.join(known)}")
+    if kind == "literal_error":
+        return f"{where}: expected one of {err['ctx']['expected']}, got {got!r}"
+    if kind == "value_error":
+        return f"{where}: {err['msg'].removeprefix('Value error, ')}"
+    base = kind.split("_")[0]
+    if kind.endswith(("_type", "_parsing")) and base in _EXPECTED:
+        return f"{where}: expected {_EXPECTED[base]}, got {got!r}"
+    return f"{where}: {err['msg'].replace('Input should be', 'must be')}, got {got!r}"
+
+
+def _model_at(loc: list[str]) -> type[BaseModel]:
+    model: type[BaseModel] = TrainConfig
+    for part in loc:
+        if part.isdigit():
+            continue
+        ann = model.model_fields[part].annotation
+        inner = getattr(ann, "__args__", (ann,))[0]
+        model = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else model
+    return model

@@ -66,17 +66,12 @@ def load_corpus(sources: Sequence[SourceConfig], renderer: Any, cfg: DataConfig,
                 rejects_path: Path | None) -> Corpus:
     """Read, validate and encode every source; bad rows and unusable examples are rejected
     with a reason (written to ``rejects_path``) and counted: read = kept + rejected."""
-    from lamstudio.sources import FORMATS
-
     names = [source_name(s) for s in sources]
     if len(set(names)) != len(names):
         raise TrainError(f"data.sources: two sources share a name ({names}); set `name`")
     corpus = Corpus(names, [])
     with RejectWriter(rejects_path) as rejects:
         for i, src in enumerate(sources):
-            if src.format not in FORMATS:
-                raise TrainError(f"data.sources.{i}.format: unknown format {src.format!r}; "
-                                 f"choose one of: {', '.join(FORMATS)}")
             try:
                 records = _read_source(src, corpus.tally, rejects)
             except InputError as exc:
