@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from lamstudio.cli import app
@@ -117,3 +118,22 @@ def test_unknown_suite_is_one_clear_error() -> None:
     res = CliRunner().invoke(app, ["eval", "score", "--suite", "bfcl:nope",
                                    "--predictions", "x.jsonl"])
     assert res.exit_code == 2 and "no BFCL category 'nope'" in res.output
+
+
+def test_score_is_one_call_that_returns_the_result_and_writes_the_files(tmp_path: Path) -> None:
+    from lamstudio.eval import EvalError, score
+
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"id": "simple_python_0", "calls": [GOOD]}) + "\n"
+                     + json.dumps({"id": "stray", "output": ""}) + "\nnot json\n")
+    ticks: list[str] = []
+    res = score("bfcl:simple_python", preds, out=tmp_path / "o", limit=2,
+                progress=lambda what, n: lambda k=1: ticks.append(what))
+    assert res.summary["total"] == 2 and res.accuracy == 0.5
+    assert [r["valid"] for r in res.results] == [True, False]
+    assert res.stray == ["stray"] and len(res.problems) == 1
+    assert ticks == ["scoring", "scoring"]
+    assert set(res.paths) >= {"results", "summary", "report"}
+    assert all(p.exists() for p in res.paths.values())
+    with pytest.raises(EvalError, match="no BFCL category 'nope'"):
+        score("bfcl:nope", preds, out=tmp_path / "o")
