@@ -71,6 +71,7 @@ def run(
     """Run a model on tasks until it answers or hits --max-steps; write each episode as a
     record (meta.agent: stop, steps, env, state_hash, reward, model, endpoint)."""
     from lamstudio.agent import AgentConfig, open_backend, run_agent, write_summary
+    from lamstudio.io import default_rejects_path
     from lamstudio.llm import LLMError
     from lamstudio.tools import SandboxError, ToolDefinitionError
 
@@ -88,7 +89,7 @@ def run(
     if seed is not None:
         params["seed"] = seed
     config = AgentConfig(max_steps=max_steps, params=params, endpoint=base_url or "local")
-    rejects = rejects or _stem(out, ".rejects.jsonl")
+    rejects = rejects or default_rejects_path(out)
     try:
         with row_progress("episodes") as start:
             summary = run_agent(backend, items, out,
