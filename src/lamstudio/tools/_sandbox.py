@@ -71,6 +71,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any, Literal
 
+from lamstudio.io import InputError
 from lamstudio.schema import ToolSpec
 
 DEFAULT_MODULES = ("lamstudio.tools.builtin",)
@@ -81,8 +82,10 @@ _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 _GRACE_S = 5.0
 
 
-class SandboxError(RuntimeError):
-    """The sandbox itself could not start (bad tool module, no namespace when required)."""
+class SandboxError(RuntimeError, InputError):
+    """The sandbox itself could not start (bad tool module, no namespace when required).
+
+    An ``InputError`` too: commands report it as a clear error, without a traceback."""
 
 
 @dataclass
@@ -168,7 +171,7 @@ class _Proc:
         if not self.ready.get("ready"):
             self.kill()
             raise SandboxError(f"tool worker could not load its tools: {self.ready.get('error')}"
-                               f"\n{self.ready.get('traceback', '')}")
+                               f"\n{self.ready.get('traceback', '')}".rstrip())
 
     def stderr_tail(self, size: int = 4000) -> str:
         try:

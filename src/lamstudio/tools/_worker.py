@@ -31,6 +31,7 @@ import traceback
 from typing import IO, Any
 
 from lamstudio.tools import _isolation as iso
+from lamstudio.tools._decorator import ToolDefinitionError
 from lamstudio.tools._registry import ToolRegistry
 
 ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
@@ -284,8 +285,10 @@ def main() -> int:
     try:
         worker = Worker(json.loads(channel_in.readline()))
     except BaseException as exc:  # noqa: BLE001 - report setup failures to the parent
+        # A tool definition error says all there is to say; anything else needs its trace.
+        trace = "" if isinstance(exc, ToolDefinitionError) else traceback.format_exc()
         _send(channel_out, {"ready": False, "error": f"{type(exc).__name__}: {exc}",
-                            "traceback": traceback.format_exc()})
+                            "traceback": trace})
         return 1
     _send(channel_out, worker.ready_message())
     for line in channel_in:
