@@ -132,6 +132,7 @@ class Worker:
             reply = _encoded_reply(self._run(name, arguments))
             while reply:
                 reply = reply[os.write(out, reply):]
+            sys.stdout.flush()  # what the tool printed, for the worker's stderr log
         except BaseException:  # noqa: BLE001 - nothing may escape into the template's loop
             code = 70
         os._exit(code)
@@ -158,25 +159,28 @@ class Worker:
     def _collect(self, pid: int, pipe: int) -> dict[str, Any]:
         """The child's one reply line, within the time limit (the child is killed past it)."""
         deadline = time.monotonic() + self.config.get("timeout_s", 5.0)
-        exited = os.pidfd_open(pid)
+        exited = _pidfd(pid)  # readable once the child exits; None: poll (kernel < 5.3)
         data, status = b"", None
         try:
             while status is None:
                 remaining = deadline - time.monotonic()
-                ready = select.select([pipe, exited], [], [], max(remaining, 0))[0] \
-                    if remaining > 0 else []
-                if not ready:
+                if remaining <= 0:
                     os.kill(pid, signal.SIGKILL)
                     os.waitpid(pid, 0)
                     return _fail("timeout", f"tool ran past the "
                                  f"{self.config.get('timeout_s', 5.0):g} s time limit")
+                waits = [pipe] if exited is None else [pipe, exited]
+                ready = select.select(waits, [], [], remaining if exited is not None
+                                       else min(remaining, 0.005))[0]
                 if pipe in ready:
-                    data += _read_some(pipe)
-                if exited in ready:
-                    status = os.waitpid(pid, 0)[1]
+                    data += os.read(pipe, 1 << 16)
+                done, code = os.waitpid(pid, os.WNOHANG) if exited is None or exited in \
+                    ready else (0, 0)
+                status = code if done else None
             data += _read_available(pipe)  # a stray may hold the pipe open: no waiting
         finally:
-            os.close(exited)
+            if exited is not None:
+                os.close(exited)
         return self._reply_of(status, data)
 
     def _reply_of(self, status: int, data: bytes) -> dict[str, Any]:
@@ -229,8 +233,11 @@ class Worker:
         return True
 
 
-def _read_some(fd: int) -> bytes:
-    return os.read(fd, 1 << 16)
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def _read_available(fd: int) -> bytes:
