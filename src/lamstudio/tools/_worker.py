@@ -67,7 +67,8 @@ class Worker:
         if uid is not None:
             os.chown(self.workdir, uid, uid)
         self._scrub_env()
-        limits = iso.set_limits(config["memory_mb"], config["max_procs"],
+        # + 1: the process each call runs in counts against the limit too.
+        limits = iso.set_limits(config["memory_mb"], config["max_procs"] + 1,
                                 config["file_mb"], uid, baseline)
         dropped = iso.drop_privileges(uid) if uid is not None else False
         iso.harden(config["parent_pid"])
