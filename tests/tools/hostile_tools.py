@@ -224,3 +224,93 @@ def forge_reply() -> str:
         except OSError:
             continue
     return "real"
+
+
+@tool
+def write_through_open_directories(name: str) -> dict:
+    """Try to create ``name`` inside every directory the process holds open.
+
+    Args:
+        name: File name to create.
+    """
+    opened, written = [], []
+    for fd in sorted(os.listdir("/proc/self/fd"), key=int):
+        path = f"/proc/self/fd/{fd}"
+        if not os.path.isdir(path):
+            continue
+        opened.append(os.readlink(path))
+        try:
+            with open(f"{path}/{name}", "w") as fh:
+                fh.write("escaped")
+            written.append(os.readlink(path))
+        except OSError:
+            continue
+    return {"open_directories": opened, "written": written}
+
+
+_CALLS = []
+
+
+@tool
+def tamper() -> str:
+    """Change interpreter state later calls depend on: ``json.dumps`` (as the worker uses it
+    for every result but its own replies), builtins, the environment, module globals."""
+    import builtins
+    import json
+
+    real = json.dumps
+
+    def fake(obj, *args, **kwargs):
+        keep = isinstance(obj, dict) and ("ok" in obj or "ready" in obj)
+        return real(obj, *args, **kwargs) if keep else "6"
+
+    json.dumps = fake
+    builtins.round = lambda *args: 6
+    os.environ["LAMSTUDIO_TAMPERED"] = "1"
+    _CALLS.append(1)
+    return "tampered"
+
+
+@tool
+def rounded(x: float) -> float:
+    """Round a number (through the builtin ``round``).
+
+    Args:
+        x: The number.
+    """
+    return round(x)
+
+
+@tool
+def count_calls() -> int:
+    """How many calls of this module's tools this process has seen (module state)."""
+    _CALLS.append(1)
+    return len(_CALLS)
+
+
+@tool
+def leave_raw_children(count: int = 8) -> list:
+    """Fork through libc (invisible to audit hooks) and leave the children sleeping.
+
+    Args:
+        count: How many children to leave behind.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    children = []
+    for _ in range(count):
+        pid = libc.fork()
+        if pid == 0:
+            os.setsid()
+            time.sleep(60)
+            os._exit(0)
+        if pid > 0:
+            children.append(pid)
+    return children
+
+
+@tool
+def run_true() -> int:
+    """Start one short subprocess (an innocent use of a process)."""
+    import subprocess
+
+    return subprocess.run(["true"], check=False).returncode

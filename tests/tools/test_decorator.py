@@ -138,3 +138,22 @@ def test_docstring_parser_handles_sections_and_continuations():
     """.replace("\n    ", "\n"))
     assert summary == "Do a thing."
     assert args == {"a": "First and more.", "b": "Second."}
+
+
+def test_containers_nested_enums_and_values_a_tool_would_not_receive():
+    import datetime
+
+    from lamstudio.tools import type_to_schema
+
+    assert type_to_schema(tuple[int, str])[0] == {
+        "type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}],
+        "minItems": 2, "maxItems": 2}
+    assert type_to_schema(set[str])[0] == {"type": "array", "items": {"type": "string"},
+                                            "uniqueItems": True}
+    # pydantic puts enums in $defs; a tool's schema carries them inline, without titles.
+    assert type_to_schema(list[Colour] | None) == (
+        {"type": "array", "items": {"type": "string", "enum": ["red", "blue"]}}, True)
+    assert type_to_schema(list[int | None])[0]["items"] == {
+        "anyOf": [{"type": "integer"}, {"type": "null"}]}
+    with pytest.raises(ToolDefinitionError, match="plain JSON values"):
+        type_to_schema(datetime.date, where="f.day")  # pydantic could, but a str arrives

@@ -150,3 +150,68 @@ def test_missing_module_is_a_clear_error(tmp_path):
         ToolRegistry.from_module(str(tmp_path / "nope.py"))
     with pytest.raises(ToolDefinitionError, match="cannot import tool module"):
         ToolRegistry.from_module("lamstudio_no_such_module")
+
+
+PLAIN_MODULE = '''
+"""Tools written as plain functions: no decorator, no TOOLS list."""
+from math import sqrt  # imported, not defined here: not a tool
+from typing import Literal
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: First addend.
+        b: Second addend.
+    """
+    return a + b
+
+
+def convert(value: float, unit: Literal["km", "mi"] = "km") -> float:
+    """Convert a distance.
+
+    Args:
+        value: The distance.
+        unit: Unit of the result.
+    """
+    return value if unit == "km" else value / 1.609344
+
+
+def _helper(x):
+    return x
+
+
+class Store:
+    pass
+'''
+
+
+def test_a_module_of_plain_functions_offers_its_public_functions(tmp_path):
+    path = tmp_path / "plain_tools.py"
+    path.write_text(PLAIN_MODULE)
+    registry = ToolRegistry.from_module(path)
+    assert registry.names() == ["add", "convert"]
+    params = registry.spec("convert").function.parameters
+    assert params["properties"]["unit"] == {"type": "string", "enum": ["km", "mi"],
+                                            "description": "Unit of the result.",
+                                            "default": "km"}
+    assert registry.spec("add").function.description == "Add two integers."
+    assert registry.call("add", {"a": 2, "b": 3}) == 5
+
+
+def test_a_plain_function_that_cannot_be_a_tool_is_a_clear_error(tmp_path):
+    path = tmp_path / "untyped_tools.py"
+    path.write_text(PLAIN_MODULE + "\n\ndef lookup(key):\n    return key\n")
+    with pytest.raises(ToolDefinitionError) as err:
+        ToolRegistry.from_module(path)
+    message = str(err.value)
+    assert "untyped_tools.py" in message and "'lookup'" in message
+    assert "@tool" in message and "underscore" in message
+
+
+def test_a_module_without_any_tool_is_a_clear_error(tmp_path):
+    path = tmp_path / "empty_tools.py"
+    path.write_text("from os import path\nLIMIT = 3\n")
+    with pytest.raises(ToolDefinitionError, match="empty_tools.py.*no tools"):
+        ToolRegistry.from_module(path)

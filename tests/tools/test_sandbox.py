@@ -5,6 +5,7 @@ keeps answering afterwards. Claims that depend on privileges are checked against
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -74,9 +75,8 @@ def test_tool_error_names_the_exception(box):
 def test_fork_loop_is_stopped_and_its_children_are_gone(box):
     result = box.call("fork_loop", {})
     assert result.error_code == "process_limit", result
-    pid = box.call("echo", {"value": "x"}).result["pid"]
-    # Whichever worker answered, no process is left in any worker's process group.
-    for worker_pid in {pid} | {box.call("echo", {"value": "y"}).result["pid"]}:
+    # No process is left in any worker's process group.
+    for worker_pid in box.worker_pids():
         assert _group_members(worker_pid) == [worker_pid]
     still_answers(box)
 
@@ -211,7 +211,10 @@ def test_map_keeps_order_across_workers_and_failures(box):
 
 def test_recycle_every_call_gives_a_fresh_process_each_time():
     with Sandbox([HOSTILE], workers=1, recycle_every=1) as sandbox:
-        pids = {sandbox.call("echo", {"value": "x"}).result["pid"] for _ in range(2)}
+        pids = set()
+        for _ in range(2):
+            pids |= set(sandbox.worker_pids())
+            assert sandbox.call("echo", {"value": "x"}).ok
         assert len(pids) == 2
 
 
@@ -239,3 +242,59 @@ def _group_members(pgid: int) -> list[int]:
         except OSError:
             continue
     return members
+
+
+def test_a_tool_cannot_write_through_the_workers_open_descriptors(tmp_path, monkeypatch):
+    """The worker once kept descriptors on the host's /tmp and on the tools' folder, and
+    ``open('/proc/self/fd/5/NAME', 'w')`` landed in the host's /tmp."""
+    shared = tmp_path / "shared_tools"  # a tools folder on sys.path that others may write to
+    shared.mkdir()
+    shared.chmod(0o777)
+    tools = shared / "hostile_copy.py"
+    tools.write_text(Path(HOSTILE).read_text())
+    monkeypatch.syspath_prepend(str(shared))
+    name = f"lamstudio-escape-{uuid.uuid4().hex}"
+    with Sandbox([str(tools)], workers=1) as sandbox:
+        result = sandbox.call("write_through_open_directories", {"name": name})
+        assert result.ok, result
+        assert result.result["written"] == []
+        # Only the code descriptors that keep imports working stay open (read-only views).
+        kept = set(sandbox.isolation["rerouted_imports"])
+        assert set(result.result["open_directories"]) <= kept
+        assert "/tmp" not in result.result["open_directories"]
+    for folder in {tempfile.gettempdir(), "/tmp", str(shared), str(Path(HOSTILE).parent)}:
+        assert not os.path.exists(os.path.join(folder, name)), folder
+
+
+def test_a_call_cannot_change_a_later_calls_result():
+    """A pooled worker once let a tool that replaced ``json.dumps`` answer for later calls."""
+    with Sandbox([HOSTILE], workers=1) as sandbox:
+        assert sandbox.call("count_calls", {}).result == 1
+        assert sandbox.call("tamper", {}).ok
+        echo = sandbox.call("echo", {"value": "ok"})
+        assert echo.ok and echo.result["value"] == "ok", echo
+        assert sandbox.call("rounded", {"x": 2.4}).result == 2
+        assert "LAMSTUDIO_TAMPERED" not in sandbox.call("read_environment", {}).result
+        assert sandbox.call("count_calls", {}).result == 1  # module globals start over
+        assert sandbox.restarts == 0  # the same worker served every call
+
+
+def test_children_forked_through_ctypes_do_not_outlive_the_call():
+    """Children a tool forked past the audit hook once held the process limit, and the next
+    innocent call failed with ``process_limit``."""
+    with Sandbox([HOSTILE], workers=1, max_procs=8) as sandbox:
+        left = sandbox.call("leave_raw_children", {"count": 8})
+        assert left.ok and len(left.result) >= 1, left
+        innocent = sandbox.call("run_true", {})
+        assert innocent.ok and innocent.result == 0, innocent
+        for pid in left.result:
+            assert not _alive(pid), pid
+        assert sandbox.restarts == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False

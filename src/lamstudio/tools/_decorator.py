@@ -1,14 +1,25 @@
 """``@tool``: turn a typed, documented Python function into an OpenAI function spec.
 
 The JSON Schema of the parameters comes from the type hints (``str``/``int``/``float``/
-``bool``, ``list[...]``, ``dict[...]``, ``Literal[...]`` as an enum, ``Optional``/defaults as
-not required, ``Annotated[T, "description"]``), the description from the docstring's first
-paragraph and the parameter descriptions from its Google-style ``Args:`` section. An
-explicit ``parameters`` schema replaces the derived one.
+``bool``, ``list[...]``, ``tuple[...]``, ``set[...]``, ``dict[...]``, ``Literal[...]`` and
+enums as an enum, ``Optional``/defaults as not required, ``Annotated[T, "description"]``),
+the description from the docstring's first paragraph and the parameter descriptions from its
+Google-style ``Args:`` section. An explicit ``parameters`` schema replaces the derived one.
+
+Which library does what: pydantic's ``TypeAdapter`` turns each hint into JSON Schema
+(pydantic is a core dependency; ``transformers.utils.get_json_schema`` does both hints and
+docstrings, but transformers is an optional extra and it refuses a parameter without a
+docstring line). What is left here is what neither does for us: the Google-style docstring
+parser (kept lenient: a missing ``Args:`` line is not an error), ``Optional`` as "not
+required" rather than "may be null", ``Annotated`` string descriptions, inlining pydantic's
+``$defs`` (tool schemas travel one parameter at a time), and refusing hints whose values a
+tool would not receive as such: arguments arrive as plain JSON values, unconverted, so a
+``datetime`` or a pydantic model parameter (which pydantic could describe) is refused.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import enum
 import inspect
 import re
@@ -18,6 +29,7 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, overload
 
 from jsonschema import Draft202012Validator, SchemaError
+from pydantic import PydanticUserError, TypeAdapter
 
 from lamstudio.schema import FunctionSpec, ToolSpec
 
@@ -188,59 +200,59 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_SCALARS: dict[Any, dict[str, Any]] = {
-    str: {"type": "string"}, int: {"type": "integer"}, float: {"type": "number"},
-    bool: {"type": "boolean"}, Any: {},
-}
+_JSON_LEAVES = (str, int, float, bool, type(None), Any)
+_JSON_CONTAINERS = (list, tuple, set, frozenset, dict, collections.abc.Sequence,
+                    collections.abc.Mapping, collections.abc.Set, Union, types.UnionType)
 
 
 def type_to_schema(hint: Any, where: str = "parameter") -> tuple[dict[str, Any], bool]:
     """JSON Schema for a type hint, and whether the hint admits ``None`` (then optional)."""
+    if not _json_native(hint):
+        raise ToolDefinitionError(f"{where}: type {hint!r} has no JSON Schema mapping (tool "
+                                  f"arguments arrive as plain JSON values)")
+    notes: list[str] = []
+    while get_origin(hint) is typing.Annotated:
+        hint, *meta = get_args(hint)
+        notes += [m for m in meta if isinstance(m, str)]
+    optional = False
+    if get_origin(hint) in (Union, types.UnionType) and type(None) in get_args(hint):
+        members = [a for a in get_args(hint) if a is not type(None)]
+        optional, hint = True, Union[tuple(members)] if members else type(None)  # noqa: UP007
+    try:
+        schema = TypeAdapter(hint).json_schema()
+    except PydanticUserError as exc:
+        raise ToolDefinitionError(f"{where}: type {hint!r} has no JSON Schema mapping "
+                                  f"({exc})") from None
+    schema = _tidy(schema, schema.pop("$defs", {}))
+    return ({**schema, "description": " ".join(notes)} if notes else schema), optional
+
+
+def _json_native(hint: Any) -> bool:
+    """Whether every value of ``hint`` is a JSON value as such (what a tool receives)."""
     origin, args = get_origin(hint), get_args(hint)
     if origin is typing.Annotated:
-        schema, optional = type_to_schema(args[0], where)
-        notes = [a for a in args[1:] if isinstance(a, str)]
-        return ({**schema, "description": " ".join(notes)} if notes else schema), optional
-    if origin in (Union, types.UnionType):
-        members = [a for a in args if a is not type(None)]
-        optional = len(members) < len(args)
-        if len(members) == 1:
-            return type_to_schema(members[0], where)[0], optional
-        return {"anyOf": [type_to_schema(m, where)[0] for m in members]}, optional
-    if hint in _SCALARS:
-        return dict(_SCALARS[hint]), False
-    if hint is type(None):
-        return {"type": "null"}, True
-    if origin is Literal:
-        return _enum_schema(list(args)), False
+        return _json_native(args[0])
+    if origin is Literal or hint in _JSON_LEAVES:
+        return True
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return _enum_schema([m.value for m in hint]), False
-    if hint in (list, tuple, set) or origin in (list, tuple, set, _abc("Sequence")):
-        schema: dict[str, Any] = {"type": "array"}
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            schema["prefixItems"] = [type_to_schema(a, where)[0] for a in args]
-            schema["minItems"] = schema["maxItems"] = len(args)
-        elif args:
-            schema["items"] = type_to_schema(args[0], where)[0]
-        return schema, False
-    if hint is dict or origin in (dict, _abc("Mapping")):
-        schema = {"type": "object"}
-        if len(args) == 2 and args[1] is not Any:
-            schema["additionalProperties"] = type_to_schema(args[1], where)[0]
-        return schema, False
-    raise ToolDefinitionError(f"{where}: type {hint!r} has no JSON Schema mapping")
+        return True
+    if hint in _JSON_CONTAINERS or origin in _JSON_CONTAINERS:
+        return all(_json_native(a) for a in args if a is not Ellipsis)
+    return False
 
 
-def _abc(name: str) -> Any:
-    import collections.abc
-
-    return getattr(collections.abc, name)
-
-
-def _enum_schema(values: list[Any]) -> dict[str, Any]:
-    kinds = {type(v) for v in values}
-    json_type = {str: "string", int: "integer", float: "number", bool: "boolean"}
-    schema: dict[str, Any] = {"enum": values}
-    if len(kinds) == 1 and next(iter(kinds)) in json_type:
-        schema = {"type": json_type[next(iter(kinds))], "enum": values}
-    return schema
+def _tidy(node: Any, defs: dict[str, Any]) -> Any:
+    """Inline ``$ref``s, drop pydantic's titles and the no-op ``items: {}`` /
+    ``additionalProperties: true``."""
+    if isinstance(node, list):
+        return [_tidy(n, defs) for n in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _tidy(defs[node["$ref"].rsplit("/", 1)[1]], defs)
+    out = {k: _tidy(v, defs) for k, v in node.items() if k != "title"}
+    if out.get("items") == {}:
+        del out["items"]
+    if out.get("additionalProperties") is True:
+        del out["additionalProperties"]
+    return out

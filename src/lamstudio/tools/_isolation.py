@@ -23,7 +23,8 @@ from typing import Any
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
-MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND = 0x1, 0x2, 0x4, 0x20, 0x1000
+MS_REC, MS_PRIVATE = 0x4000, 0x40000
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 36, 38
 PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 
@@ -61,25 +62,34 @@ def isolate_network() -> str | None:
     return None
 
 
-def private_tmp() -> list[str]:
-    """Mount a fresh tmpfs over /tmp, /var/tmp and /dev/shm in a private mount namespace.
+def private_mount_namespace() -> bool:
+    """Enter a mount namespace whose mounts never propagate back to the host (root only)."""
+    if os.geteuid() != 0 or not _unshare(CLONE_NEWNS):
+        return False
+    # Without this, mounts would propagate back to the host's namespace.
+    return libc().mount(None, b"/", None, MS_REC | MS_PRIVATE, None) == 0
 
-    Call :func:`keep_importable` first: code under those directories would vanish from view.
-    Returns the directories mounted (root only).
+
+def private_tmp() -> list[str]:
+    """Mount a fresh tmpfs over /tmp, /var/tmp and /dev/shm (inside the namespace of
+    :func:`private_mount_namespace`). Call :func:`keep_importable` first: code under those
+    directories would vanish from view. Returns the directories mounted.
     """
     targets = [d for d in PRIVATE_TMP_DIRS if os.path.isdir(d) and not os.path.islink(d)]
-    if os.geteuid() != 0 or not targets or not _unshare(CLONE_NEWNS):
-        return []
-    mount = libc().mount
-    # Without this, mounts would propagate back to the host's namespace.
-    if mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-        return []
     done = []
     for d in targets:
-        if mount(b"tmpfs", d.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
-                 b"size=64m,mode=1777") == 0:
+        if libc().mount(b"tmpfs", d.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                        b"size=64m,mode=1777") == 0:
             done.append(d)
     return done
+
+
+def _read_only_view(path: str) -> bool:
+    """Bind ``path`` onto itself read-only (in the private mount namespace)."""
+    mount, target = libc().mount, path.encode()
+    if mount(target, target, None, MS_BIND, None) != 0:
+        return False
+    return mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY, None) == 0
 
 
 def _world_readable(path: str) -> bool:
@@ -98,7 +108,7 @@ def _world_readable(path: str) -> bool:
         return True  # nothing to keep reachable
 
 
-def keep_importable(hidden_dirs: Iterable[str]) -> dict[str, str]:
+def keep_importable(hidden_dirs: Iterable[str], read_only: bool) -> dict[str, str]:
     """Keep code importable after the worker drops to a stranger uid or covers /tmp.
 
     Python imports lazily (``encodings.idna`` on the first DNS call, a ``lib-dynload``
@@ -107,6 +117,11 @@ def keep_importable(hidden_dirs: Iterable[str]) -> dict[str, str]:
     descriptor reaches it anyway: ``/proc/self/fd/N`` resolves without walking the
     ancestors. Each affected ``sys.path`` entry and package ``__path__`` is re-pointed
     there. Returns ``{original: replacement}``.
+
+    A descriptor is also a way *out*: ``open('/proc/self/fd/N/x', 'w')`` writes into the
+    directory it holds. So each one is an ``O_PATH`` descriptor on a read-only bind mount of
+    the directory (``read_only``: the caller entered a private mount namespace); without
+    mounts, a directory that others may write to is not kept (imports from it then fail).
     """
     hidden = [os.path.realpath(d) + os.sep for d in hidden_dirs]
 
@@ -116,18 +131,25 @@ def keep_importable(hidden_dirs: Iterable[str]) -> dict[str, str]:
                                         or not _world_readable(path))
 
     roots: dict[str, str] = {}
+
+    def keep(path: str) -> str | None:
+        if read_only:
+            if not _read_only_view(path):
+                return None
+        elif os.stat(path).st_mode & stat.S_IWOTH:
+            return None
+        roots[path] = f"/proc/self/fd/{os.open(path, _PATH_FLAGS)}"
+        return roots[path]
+
     for entry in [p for p in sys.path if p and os.path.isabs(p)]:
         if entry not in roots and needs(entry):
-            roots[entry] = f"/proc/self/fd/{os.open(entry, os.O_RDONLY | os.O_DIRECTORY)}"
+            keep(entry)
 
     def rewrite(path: str) -> str:
         for root in sorted(roots, key=len, reverse=True):
             if path == root or path.startswith(root + os.sep):
                 return roots[root] + path[len(root):]
-        if needs(path):
-            roots[path] = f"/proc/self/fd/{os.open(path, os.O_RDONLY | os.O_DIRECTORY)}"
-            return roots[path]
-        return path
+        return (keep(path) or path) if needs(path) else path
 
     sys.path[:] = [rewrite(p) if p and os.path.isabs(p) else p for p in sys.path]
     for module in list(sys.modules.values()):
@@ -137,6 +159,9 @@ def keep_importable(hidden_dirs: Iterable[str]) -> dict[str, str]:
     sys.path_importer_cache.clear()
     importlib.invalidate_caches()
     return roots
+
+
+_PATH_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 
 
 def vm_size_bytes() -> int:
@@ -284,26 +309,55 @@ def is_network_error(exc: BaseException) -> bool:
 
 
 def kill_strays(unique_uid: bool) -> int:
-    """Kill processes a tool left behind: the worker's process group, and with a private
-    uid every process of that uid (reaches children that called ``setsid``)."""
-    me, pgid = os.getpid(), os.getpgid(0)
+    """Kill every process a tool left behind; returns how many were signalled.
+
+    With a private uid, ``kill(-1)`` reaches every process of that uid at once (also ones
+    that called ``setsid``). In every case the worker is a child subreaper, so orphans of
+    the call (whatever their group or session) become its children: those are killed and
+    reaped until none is left, grandchildren included as they are re-parented.
+    """
     killed = 0
     if unique_uid:
         try:
             os.kill(-1, signal.SIGKILL)  # Linux spares the caller
-            killed += 1
         except ProcessLookupError:
             pass
-    for pid in os.listdir("/proc"):
-        if pid.isdigit() and int(pid) != me:
+    for _ in range(64):
+        children = _children()
+        if not children:
+            break
+        for pid in children:
             try:
-                if os.getpgid(int(pid)) == pgid:
-                    os.kill(int(pid), signal.SIGKILL)
-                    killed += 1
-            except OSError:
-                continue
-    reap()
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        for pid in children:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
     return killed
+
+
+def _children() -> list[int]:
+    """This process's children (zombies included), from ``/proc``."""
+    me, found = os.getpid(), []
+    try:
+        for tid in os.listdir(f"/proc/{me}/task"):
+            with open(f"/proc/{me}/task/{tid}/children") as fh:
+                found += [int(p) for p in fh.read().split()]
+        return found
+    except OSError:  # a kernel without CONFIG_PROC_CHILDREN: read every parent pid
+        pass
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if int(fh.read().rsplit(")", 1)[1].split()[1]) == me:
+                    found.append(int(pid))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
 
 
 def reap(wait_s: float = 0.5) -> None:

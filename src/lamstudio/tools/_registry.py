@@ -80,13 +80,15 @@ class ToolRegistry:
 
     @classmethod
     def from_module(cls, ref: str | Path) -> ToolRegistry:
-        """Every ``@tool`` function of a module given as a file path or a dotted name.
-
-        A module may list its tools in ``TOOLS``; a package also contributes the tools of
-        its submodules.
-        """
+        """The tools of a module given as a file path or a dotted name (see
+        :func:`collect_tools`); a module that offers none is an error."""
         module = load_module(ref)
-        registry = cls(collect_tools(module))
+        tools = collect_tools(module)
+        if not tools:
+            raise ToolDefinitionError(
+                f"tool module {ref}: no tools found. Define public functions with type hints "
+                f"and a docstring, mark them with @tool, or list them in TOOLS")
+        registry = cls(tools)
         registry.sources.append(str(ref))
         return registry
 
@@ -229,8 +231,9 @@ def _import_path(path: Path) -> ModuleType:
 
 
 def collect_tools(module: ModuleType) -> list[Callable[..., Any]]:
-    """The tools a module offers: its ``TOOLS`` list, else its ``@tool`` globals (and, for
-    a package, its submodules'), each once."""
+    """The tools a module offers, each once: its ``TOOLS`` list, else its ``@tool`` globals
+    (and, for a package, its submodules'), else every public function defined in it (not
+    imported into it), made a tool from its hints and docstring as ``@tool`` would."""
     explicit = getattr(module, "TOOLS", None)
     found = list(explicit) if explicit is not None else [
         v for v in vars(module).values() if is_tool(v)]
@@ -238,10 +241,30 @@ def collect_tools(module: ModuleType) -> list[Callable[..., Any]]:
         for info in pkgutil.iter_modules(module.__path__, module.__name__ + "."):
             if not info.name.rsplit(".", 1)[-1].startswith("_"):
                 found += collect_tools(importlib.import_module(info.name))
+    if explicit is None and not found:
+        found = _plain_functions(module)
     unique: dict[int, Callable[..., Any]] = {}
     for fn in found:
         unique.setdefault(id(fn), fn)
     return list(unique.values())
+
+
+def _plain_functions(module: ModuleType) -> list[Callable[..., Any]]:
+    tools = []
+    for name, value in vars(module).items():
+        if name.startswith("_") or not inspect.isfunction(value) \
+                or value.__module__ != module.__name__:
+            continue
+        try:
+            tools.append(tool(value))
+        except ToolDefinitionError as exc:
+            where = getattr(module, "__file__", None) or module.__name__
+            raise ToolDefinitionError(
+                f"{where}: function {name!r} cannot be a tool ({exc}). A module without "
+                f"@tool offers all its public functions as tools: give {name!r} type hints "
+                f"(and a docstring), rename it with a leading underscore if it is a helper, "
+                f"or mark the tools with @tool (or list them in TOOLS)") from None
+    return tools
 
 
 def _takes_kwargs(fn: Callable[..., Any]) -> bool:

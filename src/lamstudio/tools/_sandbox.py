@@ -1,26 +1,32 @@
 """``Sandbox``: run tool calls in a pool of isolated worker processes.
 
 Each worker is ``python -m lamstudio.tools._worker`` speaking JSON lines over pipes. It
-imports the tool modules, isolates itself, and then serves calls one at a time; the pool
-is reused across calls, and a worker that times out, crashes, exits or runs out of memory
-is killed (with its whole process group) and replaced. Every failure is a ``CallResult``
-with an ``error_code``; the sandbox never raises for something a tool did.
+imports the tool modules, isolates itself, and then serves calls one at a time, each in a
+process forked from it for that call alone (a clean template: the worker itself never runs
+tool code). The pool is reused across calls; a worker that stops answering, crashes or
+cannot clean up is killed (with its whole process group) and replaced. Every failure is a
+``CallResult`` with an ``error_code``; the sandbox never raises for something a tool did.
 
 What is enforced, and how (``Sandbox.isolation`` reports what the running workers achieved;
-the tests check exactly those claims):
+the tests in ``tests/tools/test_sandbox.py`` check exactly those claims):
 
-* **Time**: a wall-clock limit per call (``timeout_s``, enforced by the parent, which kills
-  the worker) and a CPU-time limit per call (``cpu_s``, soft ``RLIMIT_CPU`` re-armed before
-  every call; SIGXCPU ends the worker).
+* **Calls are independent**: the call's process is forked from the template and exits after
+  the call, so whatever a tool changes (builtins, ``json.dumps``, module globals,
+  ``os.environ``, the worker's own code) is gone before the next call.
+* **Time**: a wall-clock limit per call (``timeout_s``; the worker kills the call's process,
+  the parent kills a worker that stops answering) and a CPU-time limit per call (``cpu_s``,
+  ``RLIMIT_CPU`` of the call's process; SIGXCPU ends it).
 * **Memory**: ``RLIMIT_AS`` of ``memory_mb`` on top of the worker's size after importing
-  the tool modules; an allocation past it raises ``MemoryError`` (``memory_limit``) and the
-  worker is replaced. Address space, not resident memory, is limited: tools that map large
-  files or start many threads hit it sooner.
+  the tool modules; an allocation past it raises ``MemoryError`` (``memory_limit``).
+  Address space, not resident memory, is limited: tools that map large files or start many
+  threads hit it sooner.
 * **Processes**: ``RLIMIT_NPROC`` bounds the tasks of the worker's uid; an audit hook also
-  caps process creation at ``max_procs`` per call (forked children may not fork again), and
-  stray children are killed after the call. As root the uid is a fresh, unused one per
-  worker, so the rlimit counts only that worker; as an ordinary user it counts all of that
-  user's processes (the baseline is taken at start-up, so it is approximate).
+  caps process creation at ``max_procs`` per call (forked children may not fork again).
+  After every call each process it left is killed, however it was started (ctypes,
+  ``setsid``, double fork): the worker is a child subreaper and kills its descendants, and
+  with a private uid also every process of that uid. As root the uid is a fresh, unused one
+  per worker, so the rlimit counts only that worker; as an ordinary user it counts all of
+  that user's processes (the baseline is taken at start-up, so it is approximate).
 * **Network**: as root (or with unprivileged user namespaces) the worker moves into an
   empty network namespace, so nothing, not even ctypes or a subprocess, can reach a
   network, loopback included. In addition (or alone, where namespaces are refused) an audit
@@ -30,20 +36,21 @@ the tests check exactly those claims):
   directory that is emptied after the call, and ``RLIMIT_FSIZE`` caps file size. As root
   the worker drops to its fresh uid/gid (no groups, ``no_new_privs``): it can then write
   only where everyone may write, and cannot read files that are not world-readable. As
-  root it also mounts private tmpfs over ``/tmp``, ``/var/tmp`` and ``/dev/shm`` (skipping
-  any that hold the code it imports), so writes there vanish with the worker. As an
-  ordinary user none of this holds: the tool can write wherever that user can.
+  root it also mounts private tmpfs over ``/tmp``, ``/var/tmp`` and ``/dev/shm``, so writes
+  there vanish with the worker. Code the worker must still import from a hidden or
+  root-only directory stays reachable only through ``O_PATH`` descriptors on read-only bind
+  mounts; the call's process closes every other descriptor (the channel to the parent
+  included) before the tool runs. As an ordinary user none of the uid/mount part holds:
+  the tool can write wherever that user can.
 * **Environment**: the worker sees only ``PATH``, ``LANG``, ``LC_*``, ``TZ`` and the
   ``PYTHONPATH`` it needs: no API keys or tokens.
 
-Not covered: a tool runs in the same process as the worker loop, so it can write to the
-worker's reply pipe; a malformed or out-of-sequence reply is caught (``crashed``, worker
-replaced), but a tool that forges a well-numbered reply can fake *its own* result. It can
-still read world-readable files, burn its CPU/time budget, and
-leave module-level state behind in its worker (tool modules reset theirs through
-``register_state_reset`` hooks before every call when ``fresh_state`` is on). Tool modules
-are imported in the worker before privileges are dropped, so a module that does something
-hostile *at import time* runs with fewer limits (but already without network).
+Not covered: a tool decides its own result, so it can also fake it (write a reply into its
+own reply pipe and exit), but never another call's. It can read world-readable files and
+burn its CPU/time budget. Tool modules are imported in the worker before privileges are
+dropped, so a module that does something hostile *at import time* runs with fewer limits
+(but already without network). This is process isolation, not a security boundary against
+kernel exploits.
 """
 
 from __future__ import annotations
@@ -64,6 +71,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any, Literal
 
+from lamstudio.io import InputError
 from lamstudio.schema import ToolSpec
 
 DEFAULT_MODULES = ("lamstudio.tools.builtin",)
@@ -71,10 +79,13 @@ ERROR_CODES = ("timeout", "memory_limit", "crashed", "exited", "tool_error",
                "unserialisable_result", "result_too_large", "unknown_tool", "bad_arguments",
                "network_blocked", "process_limit")
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+_GRACE_S = 5.0
 
 
-class SandboxError(RuntimeError):
-    """The sandbox itself could not start (bad tool module, no namespace when required)."""
+class SandboxError(RuntimeError, InputError):
+    """The sandbox itself could not start (bad tool module, no namespace when required).
+
+    An ``InputError`` too: commands report it as a clear error, without a traceback."""
 
 
 @dataclass
@@ -123,7 +134,9 @@ class _Proc:
         self.popen = subprocess.Popen(
             [sys.executable, "-s", "-m", "lamstudio.tools._worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env,
-            start_new_session=True, cwd=tempfile.gettempdir())
+            # Not /tmp: ``-m`` puts the cwd first on sys.path, where anyone could plant
+            # a ``json.py`` for the worker (still root at start-up) to import.
+            start_new_session=True, cwd="/")
         self.fd = self.popen.stdout.fileno()  # type: ignore[union-attr]
         self.buffer = b""
         self.ready: dict[str, Any] = {}
@@ -158,7 +171,7 @@ class _Proc:
         if not self.ready.get("ready"):
             self.kill()
             raise SandboxError(f"tool worker could not load its tools: {self.ready.get('error')}"
-                               f"\n{self.ready.get('traceback', '')}")
+                               f"\n{self.ready.get('traceback', '')}".rstrip())
 
     def stderr_tail(self, size: int = 4000) -> str:
         try:
@@ -219,7 +232,7 @@ class Sandbox:
         timeout_s: float = 5.0, cpu_s: int = 5, memory_mb: int = 512, *,
         max_procs: int = 8, file_mb: int = 64, max_result_bytes: int = 1_000_000,
         network: Literal["auto", "netns", "audit_hook"] = "auto",
-        drop_privileges: bool = True, private_tmp: bool = True, fresh_state: bool = True,
+        drop_privileges: bool = True, private_tmp: bool = True,
         recycle_every: int | None = None, start_timeout_s: float = 60.0,
     ) -> None:
         if workers < 1:
@@ -233,7 +246,7 @@ class Sandbox:
             "sys_path": [p for p in sys.path if p and os.path.isabs(p) and os.path.exists(p)],
             "memory_mb": memory_mb, "cpu_s": cpu_s, "max_procs": max_procs,
             "file_mb": file_mb, "max_result_bytes": max_result_bytes, "network": network,
-            "private_tmp": private_tmp, "fresh_state": fresh_state, "parent_pid": os.getpid(),
+            "private_tmp": private_tmp, "parent_pid": os.getpid(), "timeout_s": timeout_s,
         }
         self._idle: queue.Queue[list[_Proc | None]] = queue.Queue()
         self._slots: list[list[_Proc | None]] = []
@@ -297,6 +310,10 @@ class Sandbox:
     def names(self) -> list[str]:
         return list(self.tools)
 
+    def worker_pids(self) -> list[int]:
+        """The pool's worker (template) processes; each call runs in a child of one."""
+        return [slot[0].popen.pid for slot in self._slots if slot[0] is not None]
+
     def specs(self) -> list[ToolSpec]:
         return list(self.tools.values())
 
@@ -333,7 +350,9 @@ class Sandbox:
         started = time.perf_counter()
         try:
             proc.send({"id": proc.calls, "name": name, "arguments": arguments})
-            reply = proc.read(self.timeout_s)
+            # The worker enforces timeout_s itself (it kills the call's process); this is
+            # the backstop for a worker that stops answering.
+            reply = proc.read(self.timeout_s + _GRACE_S)
             if not isinstance(reply, dict) or reply.get("id") != proc.calls:
                 # Something in the worker wrote to the private channel: never trust it again.
                 raise ValueError("reply out of sequence")

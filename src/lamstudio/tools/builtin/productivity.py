@@ -1,9 +1,10 @@
 """Calendar, to-do list and reminders over an in-memory store.
 
 Where the state lives: one store per process, seeded with a small fixed set of entries
-(``SEED``). In a :class:`~lamstudio.tools.Sandbox` with ``fresh_state=True`` (the default)
-the store is reset to the seed before every call, so each call is a pure function of its
-arguments (ids are deterministic: ``evt-4`` is always the first event created). In-process
+(``SEED``). In a :class:`~lamstudio.tools.Sandbox` every call runs in a process forked
+from a worker that never ran a tool, so the store starts from the seed every time: each
+call is a pure function of its arguments (ids are deterministic: ``evt-4`` is always the
+first event created). In-process
 (``ToolRegistry.call``) the store persists across calls until
 ``lamstudio.tools.reset_tool_state()``. Multi-turn tasks whose state must carry over
 between calls belong in ``lamstudio.envs``.
