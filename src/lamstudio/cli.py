@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "lamstudio.commands.eval",
     "lamstudio.commands.quickstart",
     "lamstudio.commands.agent",
+    "lamstudio.commands.serve",
 ]
 
 for _name in COMMAND_MODULES:
