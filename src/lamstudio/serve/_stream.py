@@ -33,14 +33,21 @@ class Settled:
     error_code: str | None = None  # the parser's, when the output did not parse cleanly
 
 
-def settle(text: str, emit_calls: bool = True) -> Settled:
+def settle(text: str, emit_calls: bool = True, think_open: bool = False) -> Settled:
     """Parse a whole generation. Output that does not parse, and holds no readable call,
     comes back verbatim (stripped) as content; with ``emit_calls=False`` calls are dropped
-    and only the text around them is kept."""
+    and only the text around them is kept.
+
+    ``think_open``: the prompt ended inside ``<think>`` (Qwen3-style), so text before the
+    first ``</think>`` is reasoning. Otherwise a ``</think>`` nobody opened is content.
+    """
+    raw = text
+    if not think_open and "</think>" in text and "<think>" not in text.split("</think>")[0]:
+        text = "<think></think>" + text  # an empty block: the stray tag stays content
     parsed = parse_output(text)
     error = parsed.error_code if parsed.error_code != "empty" else None
     if error and not parsed.calls:
-        return Settled(content=text.strip(), error_code=error)
+        return Settled(content=raw.strip(), error_code=error)
     return Settled(content=parsed.content, calls=parsed.calls if emit_calls else [],
                    reasoning=parsed.reasoning, error_code=error)
 
@@ -75,12 +82,13 @@ class StreamParser:
     ``finish`` sends whatever is left so that the pieces add up to ``settle(text)``.
     """
 
-    def __init__(self, emit_calls: bool = True) -> None:
-        self.emit_calls = emit_calls
+    def __init__(self, emit_calls: bool = True, think_open: bool = False) -> None:
+        self.emit_calls, self.think_open = emit_calls, think_open
         self.text = ""
         self.sent = ""          # content sent so far
         self.calls_sent: list[FunctionCall] = []
-        self.mode = "content"   # content -> calls | hold
+        # content -> calls | hold; reasoning models' output is held until it ends
+        self.mode = "hold" if think_open else "content"
         self.consistent = True  # False if finish found it had sent something settle disowns
 
     def feed(self, piece: str) -> list[Delta]:
@@ -95,7 +103,7 @@ class StreamParser:
         return out
 
     def finish(self) -> tuple[list[Delta], Settled]:
-        final = settle(self.text, self.emit_calls)
+        final = settle(self.text, self.emit_calls, self.think_open)
         out: list[Delta] = []
         if final.reasoning:
             out.append(Delta(reasoning=final.reasoning))
