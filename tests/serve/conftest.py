@@ -4,22 +4,17 @@ SmolLM2 (slow) — all through the real HTTP API and the official ``openai`` cli
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))  # serve_helpers, for the test modules too
+from serve_helpers import TIME, WEATHER  # noqa: E402
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-WEATHER = {"type": "function", "function": {
-    "name": "get_weather", "description": "Current weather for a city.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                   "required": ["city"]}}}
-TIME = {"type": "function", "function": {
-    "name": "get_time", "description": "Local time in a city.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
-
 
 def _records() -> list[dict]:
     cities = ["Paris", "Tokyo", "London", "Rome", "Oslo", "Lima"]
@@ -79,34 +74,6 @@ def tiny_server(tiny_engine):
                                                            max_queue=64, max_tokens=16)))
     with srv:
         yield srv
-
-
-def client(srv, key: str = "unused", **kw):
-    from openai import OpenAI
-
-    return OpenAI(base_url=srv.base_url, api_key=key, max_retries=0, timeout=120, **kw)
-
-
-def reassemble(stream) -> dict:
-    """Join a chat-completion stream the way clients do."""
-    content, calls, finish, roles = "", {}, None, []
-    for chunk in stream:
-        if not chunk.choices:
-            continue
-        choice = chunk.choices[0]
-        delta = choice.delta
-        if delta.role:
-            roles.append(delta.role)
-        content += delta.content or ""
-        for tc in delta.tool_calls or []:
-            slot = calls.setdefault(tc.index, {"id": None, "name": "", "arguments": ""})
-            slot["id"] = tc.id or slot["id"]
-            if tc.function:
-                slot["name"] += tc.function.name or ""
-                slot["arguments"] += tc.function.arguments or ""
-        finish = choice.finish_reason or finish
-    return {"content": content, "calls": [calls[k] for k in sorted(calls)],
-            "finish_reason": finish, "roles": roles}
 
 
 @pytest.fixture(scope="session")

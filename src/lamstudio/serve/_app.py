@@ -78,7 +78,7 @@ def create_app(engine: Engine, config: ServeConfig | None = None) -> FastAPI:
             raise bad_request(f"the body is not valid JSON: {exc}", code="invalid_json") \
                 from None
         req = parse_request(body)
-        gen = _gen_request(req, prompter, engine, config)
+        gen, think_open = _gen_request(req, prompter, engine, config)
         pieces: asyncio.Queue[str | None] = asyncio.Queue()
         if req.stream:  # before submitting: the worker may start at once
             loop = asyncio.get_running_loop()
@@ -89,13 +89,13 @@ def create_app(engine: Engine, config: ServeConfig | None = None) -> FastAPI:
             raise ApiError(503, "the server is busy (request queue full); retry later",
                            type="server_error", code="queue_full",
                            headers={"Retry-After": str(config.retry_after_s)}) from None
-        reply = _Reply(config.served_id, len(gen.prompt_ids), req)
+        reply = _Reply(config.served_id, len(gen.prompt_ids), req, think_open)
         if req.stream:
             return StreamingResponse(_stream(reply, gen, future, pieces),
                                      media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache"})
         result: GenResult = await future
-        final = settle(gen.prefix + result.text, emit_calls=req.tool_choice != "none")
+        final = settle(gen.prefix + result.text, req.tool_choice != "none", think_open)
         return JSONResponse(reply.completion(final, result))
 
     return app
@@ -111,8 +111,9 @@ def _api_key(env: str | None) -> str | None:
 
 
 def _gen_request(req: ChatRequest, prompter: Prompter, engine: Engine,
-                 config: ServeConfig) -> GenRequest:
+                 config: ServeConfig) -> tuple[GenRequest, bool]:
     text, prefix = prompter.build(req)
+    think_open = text.rstrip().endswith("<think>")  # a reasoning model's prompt
     tok = engine.renderer.tokenizer
     ids = tok(text + prefix, add_special_tokens=False)["input_ids"]
     room = engine.context_length - len(ids)
@@ -120,16 +121,19 @@ def _gen_request(req: ChatRequest, prompter: Prompter, engine: Engine,
         raise bad_request(f"the input is {len(ids)} tokens; this model's context is "
                           f"{engine.context_length}", param="messages",
                           code="context_length_exceeded")
-    return GenRequest(prompt_ids=ids, max_tokens=min(req.max_tokens or config.max_tokens, room),
-                      temperature=req.temperature, top_p=req.top_p, seed=req.seed,
-                      stop=req.stop, prefix=prefix)
+    gen = GenRequest(prompt_ids=ids, max_tokens=min(req.max_tokens or config.max_tokens, room),
+                     temperature=req.temperature, top_p=req.top_p, seed=req.seed,
+                     stop=req.stop, prefix=prefix)
+    return gen, think_open
 
 
 class _Reply:
     """Builds completion bodies and stream chunks for one request."""
 
-    def __init__(self, model: str, prompt_tokens: int, req: ChatRequest) -> None:
+    def __init__(self, model: str, prompt_tokens: int, req: ChatRequest,
+                 think_open: bool = False) -> None:
         self.id, self.created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        self.think_open = think_open
         self.model, self.prompt_tokens, self.req = model, prompt_tokens, req
         self.call_ids: dict[int, str] = {}
 
@@ -187,7 +191,7 @@ async def _stream(reply: _Reply, gen: GenRequest, future: asyncio.Future,
     # on_text runs on the worker thread; results are set after every piece is queued,
     # so the None that the done-callback queues always comes last.
     future.add_done_callback(lambda _: pieces.put_nowait(None))
-    parser = StreamParser(emit_calls=reply.req.tool_choice != "none")
+    parser = StreamParser(reply.req.tool_choice != "none", reply.think_open)
     try:
         yield reply.chunk({"role": "assistant", "content": ""})
         for d in parser.feed(gen.prefix) if gen.prefix else []:
