@@ -93,11 +93,11 @@ def test_tool_choice_none_hides_tools_and_strips_calls(scripted):
 def test_named_function_is_forced_as_a_prefix(scripted):
     prompts = []
     # The engine only continues after the forced prefix: the name is the server's.
-    srv, _ = scripted(lambda p: prompts.append(p) or '{"city":"Oslo"}}]')
+    srv, _ = scripted(lambda p: prompts.append(p) or '"city":"Oslo"}}]')
     r = client(srv).chat.completions.create(
         model="scripted", messages=USER, tools=[WEATHER, TIME],
         tool_choice={"type": "function", "function": {"name": "get_time"}})
-    assert prompts[0].endswith('<|assistant|>[TOOL_CALLS][{"name":"get_time","arguments":')
+    assert prompts[0].endswith('<|assistant|>[TOOL_CALLS][{"name":"get_time","arguments":{')
     (call,) = r.choices[0].message.tool_calls
     assert (call.function.name, json.loads(call.function.arguments)) == \
         ("get_time", {"city": "Oslo"})
@@ -108,7 +108,7 @@ def test_required_forces_a_call_block(scripted):
     srv, _ = scripted(lambda p: prompts.append(p) or ONE_CALL)  # reply repeats the prefix
     r = client(srv).chat.completions.create(model="scripted", messages=USER, tools=[WEATHER],
                                             tool_choice="required")
-    assert prompts[0].endswith("<|assistant|>[TOOL_CALLS][")
+    assert prompts[0].endswith('<|assistant|>[TOOL_CALLS][{"name":"')
     assert r.choices[0].message.tool_calls[0].function.name == "get_weather"
 
 

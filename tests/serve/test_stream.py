@@ -140,11 +140,11 @@ def test_calls_the_default_template_writes_stream_exactly(calls, content, cuts):
 def test_forced_prefixes_come_from_the_template(tokenizer_dirs):
     default, hermes = tokenizer_dirs
     p = call_prefixes(Renderer(default))
-    assert p.required == "[TOOL_CALLS]["
-    assert p.named("get_weather") == '[TOOL_CALLS][{"name":"get_weather","arguments":'
+    assert p.required == '[TOOL_CALLS][{"name":"'
+    assert p.named("get_weather") == '[TOOL_CALLS][{"name":"get_weather","arguments":{'
     h = call_prefixes(Renderer(hermes))
-    assert h.required == "<tool_call>\n"
-    assert h.named("f") == '<tool_call>\n{"name": "f", "arguments": '
+    assert h.required == '<tool_call>\n{"name": "'
+    assert h.named("f") == '<tool_call>\n{"name": "f", "arguments": {'
 
 
 def test_vllm_command_uses_the_plugin_and_keeps_the_key_off_the_command_line():

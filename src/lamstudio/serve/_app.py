@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lamstudio.render import EOS_TOKEN
 from lamstudio.serve._batcher import Batcher, QueueFull
 from lamstudio.serve._config import ServeConfig
 from lamstudio.serve._engine import Engine, GenRequest, GenResult
@@ -123,8 +124,15 @@ def _gen_request(req: ChatRequest, prompter: Prompter, engine: Engine,
                           code="context_length_exceeded")
     gen = GenRequest(prompt_ids=ids, max_tokens=min(req.max_tokens or config.max_tokens, room),
                      temperature=req.temperature, top_p=req.top_p, seed=req.seed,
-                     stop=req.stop, prefix=prefix)
+                     stop=req.stop + _turn_end_strings(engine), prefix=prefix)
     return gen, think_open
+
+
+def _turn_end_strings(engine: Engine) -> list[str]:
+    """The template's end-of-turn marker when it is not one token of this tokenizer (the
+    default template on a model that never learnt it): stop on the text instead."""
+    missing = getattr(engine.renderer, "missing_special_tokens", [])
+    return [EOS_TOKEN] if EOS_TOKEN in missing else []
 
 
 class _Reply:

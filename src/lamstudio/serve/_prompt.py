@@ -1,10 +1,12 @@
 """Chat request -> prompt text, with the model's ``Renderer`` and a forced call prefix.
 
-``tool_choice="required"`` appends the text the template writes before a call object
-(``[TOOL_CALLS][`` for lamstudio's template, ``<tool_call>\\n`` for Hermes-style ones);
-a named function appends everything up to that call's arguments object
-(``[TOOL_CALLS][{"name":"get_weather","arguments":``). The prefixes are found by rendering a
-probe call with the template itself, so they follow whatever template the model trained on.
+``tool_choice="required"`` appends the text the template writes before a function name
+(``[TOOL_CALLS][{"name":"`` for lamstudio's template, ``<tool_call>\\n{"name": "`` for
+Hermes-style ones): the model must name a function. A named function appends everything up
+to and including the brace that opens its arguments
+(``[TOOL_CALLS][{"name":"get_weather","arguments":{``). Decoding after the prefix is not
+constrained. The prefixes are found by rendering a probe call with the template itself, so
+they follow whatever template the model trained on.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ _PROBE_ARG = "lamstudio_probe_arg"
 
 @dataclass
 class CallPrefixes:
-    required: str    # text before the first call object
-    named_head: str  # text before the function name
-    named_tail: str  # text between the name and the arguments object
+    required: str    # text before the first function name
+    named_head: str  # the same
+    named_tail: str  # text after the name, up to and including the arguments' "{"
 
     def named(self, name: str) -> str:
         return self.named_head + name + self.named_tail
@@ -51,11 +53,11 @@ def call_prefixes(renderer: Renderer) -> CallPrefixes | None:
     out = full[len(head):]
     i = out.find(_PROBE_NAME)
     k = out.find(f'"{_PROBE_ARG}"', i)
-    j, b = out.rfind("{", 0, i), out.rfind("{", 0, k)
-    if min(i, j, k, b) < 0:
+    b = out.rfind("{", 0, k)
+    if min(i, k, b) < 0:
         return None
-    return CallPrefixes(required=out[:j], named_head=out[:i],
-                        named_tail=out[i + len(_PROBE_NAME):b])
+    return CallPrefixes(required=out[:i], named_head=out[:i],
+                        named_tail=out[i + len(_PROBE_NAME):b + 1])
 
 
 class Prompter:
