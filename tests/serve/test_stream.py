@@ -40,6 +40,8 @@ CASES = [
     '{"name": "f", "parameters": {"a": 3}}',
     '[{"name": "f", "arguments": {"a": 1}}, {"name": "g", "arguments": {}}]',
     'Calling:\n```json\n[{"name": "f", "arguments": {"a": 1}}]\n```',
+    'Calling:\n```json\n[{"name":"f","arguments":{"a":1}}]',    # fence never closed
+    '```json\n[{"name":"f","arguments":{"a":',                    # truncated in a fence
     'Here is code:\n```python\nprint(1)\n```',
     "It is 11 C in Paris.",
     '{"temperature": 11}',
@@ -129,9 +131,10 @@ def test_any_stream_adds_up_to_settle(parts, cuts, emit_calls, think_open):
                                           st.one_of(st.integers(), st.text(max_size=8)),
                                           max_size=3)), min_size=1, max_size=3),
        st.text(max_size=20).filter(lambda s: "[" not in s and "<" not in s and "`" not in s),
-       st.lists(st.integers(0, 200), max_size=8))
-def test_calls_the_default_template_writes_stream_exactly(calls, content, cuts):
-    text = render_calls([fc(n, **a) for n, a in calls], content)
+       st.lists(st.integers(0, 200), max_size=8), st.sampled_from(["marker", "fence"]))
+def test_calls_lamstudio_templates_write_stream_exactly(calls, content, cuts, style):
+    # marker: the default template; fence: chatml_tools (SmolLM2).
+    text = render_calls([fc(n, **a) for n, a in calls], content, style=style)
     got_content, got_calls, final, parser = _stream(text, cuts)
     assert got_calls == [fc(n, **a) for n, a in calls]
     assert got_content == content.strip() == final.content
@@ -139,6 +142,11 @@ def test_calls_the_default_template_writes_stream_exactly(calls, content, cuts):
 
 def test_forced_prefixes_come_from_the_template(tokenizer_dirs):
     default, hermes = tokenizer_dirs
+    from lamstudio.render import CHATML_TOOLS_TEMPLATE
+
+    c = call_prefixes(Renderer(hermes, CHATML_TOOLS_TEMPLATE))  # has the ChatML tokens
+    assert c.required == '```json\n[{"name":"'
+    assert c.named("f") == '```json\n[{"name":"f","arguments":{'
     p = call_prefixes(Renderer(default))
     assert p.required == '[TOOL_CALLS][{"name":"'
     assert p.named("get_weather") == '[TOOL_CALLS][{"name":"get_weather","arguments":{'

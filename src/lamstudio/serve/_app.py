@@ -132,7 +132,7 @@ def _turn_end_strings(engine: Engine) -> list[str]:
     """The template's end-of-turn marker when it is not one token of this tokenizer (the
     default template on a model that never learnt it): stop on the text instead."""
     missing = getattr(engine.renderer, "missing_special_tokens", [])
-    return [EOS_TOKEN] if EOS_TOKEN in missing else []
+    return [t for t in (EOS_TOKEN, "<|im_end|>") if t in missing]
 
 
 class _Reply:

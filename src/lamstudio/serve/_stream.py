@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from lamstudio.render import TOOL_CALLS_MARKER, parse_output
 from lamstudio.schema import FunctionCall
 
-# Where a call block starts: content before it streams, what follows waits for the parser.
-CALL_MARKERS = (TOOL_CALLS_MARKER, "<tool_call>")
-# Text the parser may read differently once more arrives (reasoning, fenced JSON, end
-# tokens): streaming content stops there and the rest comes when generation ends.
-_HOLD_MARKERS = ("```", "<think>", "</think>", "<|end|>", "<|im_end|>", "<|eot_id|>",
+# Where a call block may start (lamstudio's default template, Hermes tags, chatml_tools'
+# ```json fence): content before it streams; what follows waits for the parser.
+CALL_MARKERS = (TOOL_CALLS_MARKER, "<tool_call>", "```")
+# Text the parser may read differently once more arrives (reasoning, end tokens):
+# streaming content stops there and the rest comes when generation ends.
+_HOLD_MARKERS = ("<think>", "</think>", "<|end|>", "<|im_end|>", "<|eot_id|>",
                  "<|eom_id|>", "<|endoftext|>", "<|end_of_text|>", "</s>", "<end_of_turn>")
 _MARKERS = CALL_MARKERS + _HOLD_MARKERS
 
