@@ -42,8 +42,9 @@ def test_named_function_forces_the_call_and_a_bad_one_comes_back_as_content(smol
         assert isinstance(json.loads(msg.tool_calls[0].function.arguments), dict)
         assert r.choices[0].finish_reason == "tool_calls"
     else:
-        assert '{"name":"get_weather","arguments":{' in msg.content
-        assert "Paris" in msg.content
+        # The forced prefix is there; what the base model wrote after it did not parse.
+        assert '[{"name":"get_weather","arguments":{' in msg.content
+        assert r.choices[0].finish_reason in ("stop", "length")
     # The turn ends at the template's end marker even where it is not one token.
     assert "<|user|>" not in (msg.content or "") and "<|im_start|>" not in (msg.content or "")
 
