@@ -134,3 +134,55 @@ def test_memory_stays_constant_in_the_file_size(tmp_path, kind):
     assert count == n
     size_mb = p.stat().st_size / 1e6
     assert peak < 6 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB for a {size_mb:.0f} MB file"
+
+
+# -- hostile rows (issue 15, items 1-3) -----------------------------------------------
+GOOD = '{"a": 1}'
+HOSTILE = {
+    "too_deep": '{"x": ' + "[" * 10_000 + "]" * 10_000 + "}",
+    "number_too_large": '{"x": ' + "1" * 5000 + "}",
+    "bad_encoding": '{"x": "\\ud800"}',
+    "non_finite_number": '{"x": NaN}',
+}
+
+
+@pytest.mark.parametrize("code", sorted(HOSTILE))
+def test_a_hostile_line_is_one_bad_row_with_its_code(tmp_path, code):
+    p = tmp_path / "a.jsonl"
+    p.write_text("\n".join([GOOD, HOSTILE[code], GOOD]) + "\n")
+    out = rows(p)
+    assert [type(r) for r in out] == [Row, BadRow, Row]
+    assert (out[1].line, out[1].code) == (2, code)
+
+
+@pytest.mark.parametrize("code", sorted(HOSTILE))
+def test_a_hostile_array_element_is_one_bad_row_with_its_code(tmp_path, code):
+    p = tmp_path / "a.json"
+    p.write_text("[\n" + ",\n".join([GOOD, HOSTILE[code], GOOD]) + "\n]\n")
+    out = rows(p)
+    assert [type(r) for r in out] == [Row, BadRow, Row]
+    assert (out[1].line, out[1].code) == (3, code)
+
+
+@pytest.mark.parametrize("literal", ["1e999", "-1e999", "Infinity", "-Infinity", "NaN"])
+def test_non_finite_numbers_are_rejected_not_written_as_null(tmp_path, literal):
+    p = tmp_path / "a.jsonl"
+    p.write_text(f'{{"x": {literal}}}\n')
+    assert rows(p)[0].code == "non_finite_number"
+
+
+@pytest.mark.parametrize("n", ["123456789012345678901234567890", "-9999999999999999999",
+                               "18446744073709551616", "9" * 4000])
+def test_big_integers_are_kept_exactly(tmp_path, n):
+    p = tmp_path / "a.jsonl"
+    p.write_text(f'{{"x": {n}, "s": "{n}"}}\n')
+    assert rows(p)[0].value == {"x": int(n), "s": n}
+
+
+def test_json_array_with_a_broken_middle_element_is_refused_not_cut_short(tmp_path):
+    elements = [json.dumps({"i": i}) for i in range(100)]
+    elements[10] = elements[10][:-3]  # element 11 truncated; 89 follow it
+    p = tmp_path / "a.json"
+    p.write_text("[\n" + ",\n".join(elements) + "\n]\n")
+    with pytest.raises(InputError, match=r"element 11 cannot be read"):
+        rows(p)

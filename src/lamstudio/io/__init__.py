@@ -1,5 +1,6 @@
 """Streaming readers, atomic writers, rejects and the per-stage tally."""
 
+from lamstudio.io._json import MAX_DEPTH, JsonValueError, needs_care, parse_json
 from lamstudio.io._readers import (
     DEFAULT_MAX_LINE_BYTES,
     BadRow,
@@ -12,7 +13,8 @@ from lamstudio.io._rejects import Reject, RejectWriter, Tally, default_rejects_p
 from lamstudio.io._writers import JsonlWriter, ParquetWriter, atomic_path, write_jsonl
 
 __all__ = [
-    "DEFAULT_MAX_LINE_BYTES", "BadRow", "InputError", "JsonlWriter", "ParquetWriter", "Reject",
-    "RejectWriter", "Row", "Tally", "atomic_path", "count_lines", "default_rejects_path",
-    "read_rows", "write_jsonl",
+    "DEFAULT_MAX_LINE_BYTES", "MAX_DEPTH", "BadRow", "InputError", "JsonValueError",
+    "JsonlWriter", "ParquetWriter", "Reject", "RejectWriter", "Row", "Tally", "atomic_path",
+    "count_lines", "default_rejects_path", "needs_care", "parse_json", "read_rows",
+    "write_jsonl",
 ]

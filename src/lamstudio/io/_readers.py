@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
+from lamstudio.io._json import (
+    JsonValueError,
+    check_depth,
+    classify,
+    element_end,
+    parse_json,
+    strict_decoder,
+)
 
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 _CHUNK = 1 << 20
@@ -88,7 +95,9 @@ def read_rows(path: str | os.PathLike[str],
                              and _is_multiline_object(head)):
             yield from _read_json_stream(fh, str(p))
         else:
-            yield from _read_jsonl(fh, str(p), max_line_bytes)
+            for row in _read_jsonl(fh, str(p), max_line_bytes):
+                if row is not None:
+                    yield row
 
 
 def _is_multiline_object(head: bytes) -> bool:
@@ -101,7 +110,8 @@ def _is_multiline_object(head: bytes) -> bool:
         return True
 
 
-def _read_jsonl(fh: IO[bytes], name: str, max_line_bytes: int) -> Iterator[Row | BadRow]:
+def _read_jsonl(fh: IO[bytes], name: str,
+                max_line_bytes: int) -> Iterator[Row | BadRow | None]:
     line_no = 0
     while True:
         raw = fh.readline(max_line_bytes + 1)
@@ -116,32 +126,19 @@ def _read_jsonl(fh: IO[bytes], name: str, max_line_bytes: int) -> Iterator[Row |
             continue
         if line_no == 1:
             raw = raw.removeprefix(_BOM)
-        try:
-            # orjson parses bytes directly (no decode copy) and validates UTF-8.
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass
-        else:
-            yield Row(name, line_no, value)
-            continue
+        yield parse_line(raw, name, line_no)
+
+
+def parse_line(raw: bytes, name: str, line_no: int) -> Row | BadRow | None:
+    """One JSONL line -> ``Row``, ``BadRow`` (with the reason code), or None if blank."""
+    try:
+        return Row(name, line_no, parse_json(raw))
+    except JsonValueError as exc:
         text_bytes = raw.strip()
         if not text_bytes:  # blank lines are not rows
-            continue
-        yield _slow_parse(text_bytes, name, line_no)
-
-
-def _slow_parse(text_bytes: bytes, name: str, line_no: int) -> Row | BadRow:
-    """The rare path: json accepts what orjson refuses (NaN, huge ints), or the row is bad."""
-    try:
-        text = text_bytes.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return BadRow(name, line_no, "bad_encoding", f"not UTF-8 at byte {exc.start}",
-                      text_bytes[:200].decode("utf-8", "replace"))
-    try:
-        return Row(name, line_no, json.loads(text))
-    except json.JSONDecodeError as exc:
-        return BadRow(name, line_no, "bad_json",
-                      f"invalid JSON: {exc.msg} at column {exc.colno}", text[:2000])
+            return None
+        return BadRow(name, line_no, exc.code, exc.message,
+                      text_bytes[:2000].decode("utf-8", "replace"))
 
 
 def _skip_rest_of_line(fh: IO[bytes]) -> int:
@@ -159,7 +156,8 @@ def _skip_rest_of_line(fh: IO[bytes]) -> int:
 def _read_json_stream(fh: IO[bytes], name: str) -> Iterator[Row | BadRow]:
     """A JSON array (or concatenated JSON values), decoded one element at a time."""
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="strict", newline="")
-    decoder = json.JSONDecoder()
+    decoder = strict_decoder()
+    count = 0
     buf, pos, line, eof = "", 0, 1, False
     in_array: bool | None = None
 
@@ -199,16 +197,29 @@ def _read_json_stream(fh: IO[bytes], name: str) -> Iterator[Row | BadRow]:
             value, end = decoder.raw_decode(buf, pos)
             if end == len(buf) and not eof:
                 raise ValueError("may continue in the next chunk")
-        except ValueError as exc:
-            if not eof:
-                fill()
-                continue
-            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            yield BadRow(name, line, "bad_json",
-                         f"invalid JSON: {msg}; the rest of the file cannot be read",
-                         buf[pos:pos + 2000])
-            return
-        yield Row(name, line, value)
+            check_depth(value, strings=True)
+        except (ValueError, RecursionError) as exc:
+            bad = classify(exc)
+            end = element_end(buf, pos) if bad.code != "bad_json" else None
+            if end is None or (end == len(buf) and not eof):
+                if not eof:
+                    fill()
+                    continue
+                if isinstance(exc, json.JSONDecodeError) and exc.pos >= len(buf.rstrip()):
+                    # the file ends inside this element: nothing comes after it
+                    yield BadRow(name, line, "bad_json", f"invalid JSON: {exc.msg}; the file "
+                                 "ends inside this element", buf[pos:pos + 2000])
+                    return
+                # Nothing after a broken element can be located: stop the command rather
+                # than exit with the rest of the file counted nowhere.
+                raise InputError(f"{name}: line {line}: element {count + 1} cannot be read "
+                                 f"({bad.message}); the elements after it cannot be located, "
+                                 "so the file is refused (fix it, or convert it to JSON "
+                                 "Lines, where one bad line is rejected alone)") from None
+            yield BadRow(name, line, bad.code, bad.message, buf[pos:min(end, pos + 2000)])
+        else:
+            yield Row(name, line, value)
+        count += 1
         line += buf.count("\n", pos, end)
         pos = end
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from lamstudio.io import parse_json
 from lamstudio.schema._models import Trajectory
 
 
@@ -39,7 +40,7 @@ def from_arrow_row(row: dict[str, Any]) -> dict[str, Any]:
     out = dict(row)
     for key in ("tools", "meta"):
         if isinstance(out.get(key), str):
-            out[key] = json.loads(out[key])
+            out[key] = parse_json(out[key])
     messages = []
     for m in out.get("messages") or []:
         m = {k: v for k, v in dict(m).items() if v is not None}

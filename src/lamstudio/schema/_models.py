@@ -6,10 +6,11 @@ OpenAI API sends it) and parsed; broken JSON is a validation error, never silent
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+
+from lamstudio.io import JsonValueError, parse_json
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -31,10 +32,10 @@ class FunctionCall(_Strict):
             if not text:
                 return {}
             try:
-                parsed = json.loads(text)
-            except json.JSONDecodeError as exc:
+                parsed = parse_json(text)
+            except JsonValueError as exc:
                 raise ValueError(
-                    f"arguments is a string that is not valid JSON ({exc.msg})"
+                    f"arguments is a string that is not valid JSON ({exc.message})"
                 ) from None
             if not isinstance(parsed, dict):
                 raise ValueError("arguments must be a JSON object")

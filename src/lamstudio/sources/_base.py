@@ -8,16 +8,13 @@ reason code for rows it cannot map.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from lamstudio.io import BadRow, JsonlWriter, Reject, Row, read_rows
+from lamstudio.io import BadRow, JsonlWriter, JsonValueError, Reject, Row, parse_json, read_rows
 from lamstudio.schema import IdRegistry, Issue, Trajectory, validate_record
 
 
@@ -124,11 +121,16 @@ def parse_json_field(row: dict[str, Any], key: str, code: str) -> Any:
         raise SourceError("missing_field", f"{key}: required field is missing", key)
     if not isinstance(value, str):
         return value
+    return loads_field(value, code, key)
+
+
+def loads_field(text: str, code: str, field: str) -> Any:
+    """Parse a JSON string found inside a row; ``code`` names plain bad JSON, while values
+    that cannot be kept exactly keep their own code (``non_finite_number``, ...)."""
     try:
-        return orjson.loads(value)
-    except orjson.JSONDecodeError:
-        pass
-    try:  # json accepts a few things orjson refuses (NaN, huge ints)
-        return json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise SourceError(code, f"{key}: string is not valid JSON ({exc.msg})", key) from exc
+        return parse_json(text)
+    except JsonValueError as exc:
+        if exc.code == "bad_json":
+            raise SourceError(code, f"{field}: string is not valid JSON ({exc.message})",
+                              field) from None
+        raise SourceError(exc.code, f"{field}: {exc.message}", field) from None

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from lamstudio.schema import Trajectory
-from lamstudio.sources._base import SourceError
+from lamstudio.sources._base import SourceError, loads_field
 
 
 def dumps(value: Any) -> str:
@@ -39,11 +39,7 @@ def normalize_tools(value: Any, field: str = "tools") -> list[dict[str, Any]]:
     if value is None or value == "":
         return []
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise SourceError("bad_tools_json",
-                              f"{field}: string is not valid JSON ({exc.msg})", field) from exc
+        value = loads_field(value, "bad_tools_json", field)
     if isinstance(value, dict):  # a single tool where a list was expected
         value = [value]
     want(value, list, field, "a list of tools")

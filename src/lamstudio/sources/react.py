@@ -32,13 +32,12 @@ with a keyword would be read back as a new block.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from lamstudio.io import Reject
+from lamstudio.io import JsonValueError, Reject, parse_json
 from lamstudio.schema import Trajectory
 from lamstudio.sources._base import SourceError, dump_with, load_with, require
 from lamstudio.sources._chat import dumps, normalize_tools, optional_str
@@ -148,8 +147,10 @@ class _Parser:
 
     def _arguments(self, name: str, text: str) -> dict[str, Any]:
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
+            value = parse_json(text)
+        except JsonValueError as exc:
+            if exc.code != "bad_json":  # a value that cannot be kept exactly
+                raise SourceError(exc.code, f"arguments of {name}: {exc.message}") from None
             value = text
         if isinstance(value, dict):
             return value

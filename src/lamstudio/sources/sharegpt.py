@@ -26,14 +26,13 @@ tool result, so parallel calls produce consecutive observations (APIGen-MT style
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from lamstudio.io import Reject
 from lamstudio.schema import Trajectory
-from lamstudio.sources._base import SourceError, dump_with, load_with, require
+from lamstudio.sources._base import SourceError, dump_with, load_with, loads_field, require
 from lamstudio.sources._chat import (
     dumps,
     flat_tools,
@@ -100,12 +99,7 @@ def _turn(turn: Any, field: str) -> tuple[str, Any]:
 
 def _calls(value: Any, field: str) -> list[dict[str, Any]]:
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise SourceError("bad_function_call",
-                              f"{field}: function_call is not valid JSON ({exc.msg})",
-                              field) from exc
+        value = loads_field(value, "bad_function_call", field)
     items = value if isinstance(value, list) else [value]
     if not items:
         raise SourceError("bad_function_call", f"{field}: an empty list of calls", field)
