@@ -5,8 +5,11 @@ from lamstudio.io._readers import (
     DEFAULT_MAX_LINE_BYTES,
     BadRow,
     InputError,
+    RawRow,
     Row,
     count_lines,
+    parse_line,
+    read_raw_rows,
     read_rows,
 )
 from lamstudio.io._rejects import Reject, RejectWriter, Tally, default_rejects_path
@@ -14,7 +17,7 @@ from lamstudio.io._writers import JsonlWriter, ParquetWriter, atomic_path, write
 
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES", "MAX_DEPTH", "BadRow", "InputError", "JsonValueError",
-    "JsonlWriter", "ParquetWriter", "Reject", "RejectWriter", "Row", "Tally", "atomic_path",
-    "count_lines", "default_rejects_path", "needs_care", "parse_json", "read_rows",
-    "write_jsonl",
+    "JsonlWriter", "ParquetWriter", "RawRow", "Reject", "RejectWriter", "Row", "Tally",
+    "atomic_path", "count_lines", "default_rejects_path", "needs_care", "parse_json",
+    "parse_line", "read_raw_rows", "read_rows", "write_jsonl",
 ]

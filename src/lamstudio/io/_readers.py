@@ -43,6 +43,15 @@ class Row:
 
 
 @dataclass(frozen=True, slots=True)
+class RawRow:
+    """A JSON Lines line not decoded yet (``parse_line`` decodes it)."""
+
+    file: str
+    line: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class BadRow:
     file: str
     line: int
@@ -73,6 +82,18 @@ def _looks_binary(head: bytes) -> bool:
 def read_rows(path: str | os.PathLike[str],
               max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Row | BadRow]:
     """Yield every value of a data file, or a ``BadRow`` for a part that cannot be decoded."""
+    for row in read_raw_rows(path, max_line_bytes):
+        if isinstance(row, RawRow):
+            yield parse_line(row)
+        else:
+            yield row
+
+
+def read_raw_rows(path: str | os.PathLike[str], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+                  ) -> Iterator[RawRow | Row | BadRow]:
+    """Like ``read_rows``, but a JSON Lines file yields its lines undecoded (``RawRow``,
+    blank lines skipped): for a consumer that decodes and validates in one step
+    (pydantic's ``model_validate_json``) or in another process. Other files yield rows."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file")
@@ -95,9 +116,7 @@ def read_rows(path: str | os.PathLike[str],
                              and _is_multiline_object(head)):
             yield from _read_json_stream(fh, str(p))
         else:
-            for row in _read_jsonl(fh, str(p), max_line_bytes):
-                if row is not None:
-                    yield row
+            yield from _read_jsonl(fh, str(p), max_line_bytes)
 
 
 def _is_multiline_object(head: bytes) -> bool:
@@ -111,7 +130,7 @@ def _is_multiline_object(head: bytes) -> bool:
 
 
 def _read_jsonl(fh: IO[bytes], name: str,
-                max_line_bytes: int) -> Iterator[Row | BadRow | None]:
+                max_line_bytes: int) -> Iterator[RawRow | BadRow]:
     line_no = 0
     while True:
         raw = fh.readline(max_line_bytes + 1)
@@ -126,19 +145,17 @@ def _read_jsonl(fh: IO[bytes], name: str,
             continue
         if line_no == 1:
             raw = raw.removeprefix(_BOM)
-        yield parse_line(raw, name, line_no)
+        if raw.strip():  # blank lines are not rows
+            yield RawRow(name, line_no, raw)
 
 
-def parse_line(raw: bytes, name: str, line_no: int) -> Row | BadRow | None:
-    """One JSONL line -> ``Row``, ``BadRow`` (with the reason code), or None if blank."""
+def parse_line(row: RawRow) -> Row | BadRow:
+    """Decode one JSONL line: a ``Row``, or a ``BadRow`` with the reason code."""
     try:
-        return Row(name, line_no, parse_json(raw))
+        return Row(row.file, row.line, parse_json(row.data))
     except JsonValueError as exc:
-        text_bytes = raw.strip()
-        if not text_bytes:  # blank lines are not rows
-            return None
-        return BadRow(name, line_no, exc.code, exc.message,
-                      text_bytes[:2000].decode("utf-8", "replace"))
+        return BadRow(row.file, row.line, exc.code, exc.message,
+                      row.data.strip()[:2000].decode("utf-8", "replace"))
 
 
 def _skip_rest_of_line(fh: IO[bytes]) -> int:

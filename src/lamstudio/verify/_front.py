@@ -4,11 +4,14 @@ stateful half (ids, execution, judge, dedup) stays in the main process."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from lamstudio.io import BadRow, Row
-from lamstudio.schema import IdRegistry, Trajectory
+from pydantic import ValidationError
+
+from lamstudio.io import BadRow, RawRow, Row, needs_care, parse_line
+from lamstudio.schema import IdRegistry, Trajectory, check
 from lamstudio.sources import convert_rows, get_format
 from lamstudio.verify._dedup import DedupKeys, DedupOptions, dedup_keys
 from lamstudio.verify._format import FormatChecker, FormatOptions
@@ -26,7 +29,7 @@ class Front:
     line: int
     record_id: str | None = None
     record: Trajectory | None = None
-    record_data: dict[str, Any] | None = None  # instead of ``record`` across processes
+    record_json: str | None = None       # instead of ``record`` across processes
     verdicts: list[Verdict] = field(default_factory=list)
     reject: Verdict | None = None
     raw: Any = None                      # what the rejects file keeps of the row
@@ -36,15 +39,55 @@ class Front:
 
     def trajectory(self) -> Trajectory:
         if self.record is None:
-            assert self.record_data is not None
-            self.record = Trajectory.model_validate(self.record_data)
+            assert self.record_json is not None
+            self.record = Trajectory.model_validate_json(self.record_json)
+            self.record.meta.pop(_VERIFICATION, None)
+            self.record_json = None
         return self.record
 
     def data(self) -> dict[str, Any]:
-        """The record as a JSON-ready dict (what the kept file holds)."""
-        if self.record is None and self.record_data is not None:
-            return self.record_data
+        """The record as a JSON-ready dict (what the rejects file keeps)."""
+        if self.record is None and self.record_json is not None:
+            data = json.loads(self.record_json)  # json, not orjson: big ints stay exact
+            data["meta"].pop(_VERIFICATION, None)
+            return data
         return self.trajectory().model_dump(mode="json", exclude_none=True)
+
+    def kept_line(self) -> str:
+        """The kept record as one JSON line, ``meta.verification`` holding the verdicts."""
+        verification = {v.stage: v.to_dict() for v in self.verdicts}
+        if self.record_json is None:
+            return _with_verification(self.trajectory(), verification)
+        # A worker's JSON ends with the empty placeholder: splice the verdicts in.
+        assert self.record_json.endswith(_PLACEHOLDER_END), self.record_json[-40:]
+        return (self.record_json[:-len(_PLACEHOLDER_END)] + _VERIFICATION_KEY
+                + json.dumps(verification, ensure_ascii=False, separators=(",", ":")) + "}}")
+
+
+_VERIFICATION = "verification"
+_VERIFICATION_KEY = f'"{_VERIFICATION}":'
+_PLACEHOLDER_END = _VERIFICATION_KEY + "{}}}"
+
+
+def _with_verification(t: Trajectory, verification: dict[str, Any]) -> str:
+    """``meta.verification`` set last (meta is the record's last field), dumped by
+    pydantic's serialiser (several times faster than ``model_dump`` + ``json.dumps``)."""
+    t.meta.pop(_VERIFICATION, None)
+    t.meta[_VERIFICATION] = verification
+    return t.model_dump_json(exclude_none=True)
+
+
+def fast_record(data: bytes) -> Trajectory | None:
+    """A lamstudio JSON line validated straight from bytes, or None when the careful path
+    must decide (a value a fast parser could change, or any problem: the careful path
+    gives the reason code, so rejects read the same on both paths)."""
+    if needs_care(data):
+        return None
+    try:
+        t = Trajectory.model_validate_json(data)
+    except ValidationError:
+        return None
+    return None if check(t).errors else t
 
 
 @dataclass(frozen=True)
@@ -61,8 +104,15 @@ class FrontStage:
         self.options = options
         self.from_row = get_format(options.from_format).from_row
         self.checker = FormatChecker(options.format)
+        # lamstudio lines validate straight from bytes; other formats map a dict first
+        self.fast = options.from_format == "lamstudio"
 
-    def run(self, row: Row | BadRow) -> Front:
+    def run(self, row: RawRow | Row | BadRow) -> Front:
+        if isinstance(row, RawRow):
+            t = fast_record(row.data) if self.fast else None
+            if t is not None:
+                return self._checked(row.file, row.line, t, row.data)
+            row = parse_line(row)
         # A fresh IdRegistry per row: duplicate ids are judged later, in order, in the
         # main process; convert_rows is reused so loading matches `lamstudio convert`.
         try:
@@ -80,12 +130,17 @@ class FrontStage:
                 else ("load", r.code)
             return Front(row.file, row.line, r.id, reject=Verdict.fail(stage, code, r.message),
                          raw=r.raw, field_path=r.field)
-        t = res.record
-        front = Front(row.file, row.line, t.id, record=t, parsed=True)
+        assert isinstance(row, Row)
+        return self._checked(row.file, row.line, res.record, row.value)
+
+    def _checked(self, file: str, line: int, t: Trajectory, raw: Any) -> Front:
+        front = Front(file, line, t.id, record=t, parsed=True)
         if self.options.format_check:
             verdict = self.checker.check(t)
             if not verdict.passed:
-                front.reject, front.raw, front.record = verdict, row.value, None
+                if isinstance(raw, bytes):
+                    raw = json.loads(raw)  # the row as read, exactly (rare: rejects only)
+                front.reject, front.raw, front.record = verdict, raw, None
                 return front
             front.verdicts.append(verdict)
         if self.options.dedup:
@@ -105,15 +160,16 @@ def init_worker(options: FrontOptions) -> None:
     _WORKER = FrontStage(options)
 
 
-def run_batch(rows: list[Row | BadRow]) -> list[Front]:
-    """Worker entry point: records travel back as plain dicts (pickling pydantic models
-    costs several times more)."""
+def run_batch(rows: list[RawRow | Row | BadRow]) -> list[Front]:
+    """Worker entry point: rows come as undecoded lines where possible, and records travel
+    back as JSON text (pickling pydantic models, or even dicts, costs several times more)."""
     assert _WORKER is not None
     out = []
     for row in rows:
         front = _WORKER.run(row)
         if front.record is not None:
-            front.record_data = front.record.model_dump(mode="json", exclude_none=True)
+            # the placeholder comes last so the main process can splice the verdicts in
+            front.record_json = _with_verification(front.record, {})
             front.record = None
         out.append(front)
     return out

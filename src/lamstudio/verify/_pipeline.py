@@ -25,11 +25,12 @@ from typing import Any
 from lamstudio.io import (
     BadRow,
     InputError,
+    RawRow,
     Row,
     atomic_path,
     count_lines,
     default_rejects_path,
-    read_rows,
+    read_raw_rows,
 )
 from lamstudio.schema import IdRegistry, Trajectory
 from lamstudio.sources import get_format
@@ -42,6 +43,7 @@ from lamstudio.verify._semantic import JudgeOptions, SemanticJudge, no_judge
 from lamstudio.verify._tally import VerifyTally
 from lamstudio.verify._verdict import Verdict
 
+AnyRow = RawRow | Row | BadRow
 _BATCH = 256  # rows per task sent to a worker process
 
 
@@ -145,8 +147,9 @@ class _Run:
                         self.dedup.add(t.id, dedup_keys(t, self.cfg.dedup))
                 self.dedup.clusters.update(marker["clusters"])
 
-    def _rows(self, skip: int) -> Iterator[Row | BadRow]:
-        iter_raw = getattr(self.fmt, "iter_raw", read_rows)
+    def _rows(self, skip: int) -> Iterator[AnyRow]:
+        # JSONL lines stay undecoded: validated from bytes, and cheap to send to workers
+        iter_raw = getattr(self.fmt, "iter_raw", read_raw_rows)
         rows = itertools.chain.from_iterable(iter_raw(str(p)) for p in self.inputs)
         return itertools.islice(rows, skip, None)
 
@@ -159,7 +162,7 @@ class _Run:
             yield chunk
 
     @contextlib.contextmanager
-    def _front_source(self) -> Iterator[Callable[[Iterator[Row | BadRow]], Iterator[Front]]]:
+    def _front_source(self) -> Iterator[Callable[[Iterator[AnyRow]], Iterator[Front]]]:
         """rows -> fronts, in this process (1 worker) or in a pool of processes."""
         if self.cfg.workers <= 1:
             stage = FrontStage(self._front_options())
@@ -280,10 +283,9 @@ class _ChunkOut:
 
     def keep(self, f: Front) -> None:
         self.rows += 1
-        data = f.data()
-        data.setdefault("meta", {})["verification"] = {v.stage: v.to_dict() for v in f.verdicts}
-        self.kept.append(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-        self.kept_ids.append(data["id"])
+        self.kept.append(f.kept_line())
+        assert f.record_id is not None
+        self.kept_ids.append(f.record_id)
         self.tally.keep(f.file, f.verdicts)
 
     def reject(self, f: Front) -> None:
@@ -306,7 +308,7 @@ class _ChunkOut:
 
 
 def _dump(f: Front) -> Any:
-    if f.record is None and f.record_data is None:
+    if f.record is None and f.record_json is None:
         return None
     return f.data()
 
@@ -322,7 +324,7 @@ def _total_rows(inputs: Iterable[Path]) -> int | None:
     return None if any(c is None for c in counts) else sum(c or 0 for c in counts)
 
 
-def _parallel_fronts(pool: Any, rows: Iterator[Row | BadRow],
+def _parallel_fronts(pool: Any, rows: Iterator[AnyRow],
                      workers: int) -> Iterator[Front]:
     """The per-row half in the pool, results in input order, with a bounded number of
     batches in flight (memory stays flat on any input size)."""
