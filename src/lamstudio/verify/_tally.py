@@ -15,6 +15,7 @@ from lamstudio.io import Tally
 from lamstudio.verify._verdict import Verdict
 
 STAGES = ("load", "format", "execution", "semantic", "dedup")
+_RANK = {s: i for i, s in enumerate(STAGES)}
 
 
 def _tally_state(t: Tally) -> dict[str, Any]:
@@ -60,7 +61,10 @@ class VerifyTally:
     def reject(self, file: str, stage: str, code: str, passed: list[Verdict]) -> None:
         if stage != "load":
             self.stage("load").keep(file)
-        self.passed(file, passed)
+        # Only stages before the rejecting one were passed: a duplicate id is found (load)
+        # after the format check ran, and must not count as having passed format.
+        rank = _RANK.get(stage, len(STAGES))
+        self.passed(file, [v for v in passed if _RANK.get(v.stage, len(STAGES)) < rank])
         self.stage(stage).reject(code, file)
         self.total.reject(f"{stage}:{code}", file)
 
