@@ -86,8 +86,17 @@ def test_records_without_calls_pass(box):
 
 
 def test_match_rules():
-    assert values_match({"a": [1, 2.0], "b": "x  y"}, {"b": "x y", "a": [1.0000000001, 2]})
+    assert values_match({"a": [1, 2.0], "b": " x y"}, {"b": "x y", "a": [1.0000000001, 2]})
     assert not values_match({"a": True}, {"a": 1})
     assert not values_match([1, 2], [2, 1])
-    assert result_matches("  HELLO\n world ", "HELLO world")
+    assert result_matches("  HELLO world\n", "HELLO world")
+
+
+def test_integers_and_strings_compare_exactly_only_floats_get_a_tolerance():
+    assert not result_matches("2000001", 2000000)
+    assert not result_matches('{"n": 2000001}', {"n": 2000000})
+    assert not result_matches(str(2**70 + 1), 2**70)
+    assert not values_match("x  y", "x y")
+    assert result_matches("2000000.000001", 2000000.0) and result_matches("2.0", 2)
+    assert not result_matches("2000002.5", 2000000.0)
     assert result_matches('"HI"', "HI") and not result_matches("HI!", "HI")

@@ -47,18 +47,18 @@ class ExecutionOptions:
     rel_tol: float = 1e-6
 
 
-def _norm_text(text: str) -> str:
-    return " ".join(text.split())
-
-
 def values_match(a: Any, b: Any, rel_tol: float = 1e-6) -> bool:
-    """Equality of JSON values, tolerant of key order, string whitespace and float noise."""
+    """Equality of JSON values, tolerant of key order and of float noise only: integers
+    and strings compare exactly (2000001 is not 2000000), a float against a number within
+    ``rel_tol``; strings ignore only leading and trailing whitespace."""
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return math.isclose(a, b, rel_tol=rel_tol, abs_tol=1e-9)
     if isinstance(a, str) and isinstance(b, str):
-        return _norm_text(a) == _norm_text(b)
+        return a.strip() == b.strip()
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(values_match(a[k], b[k], rel_tol) for k in a)
     if isinstance(a, list) and isinstance(b, list):
@@ -73,7 +73,7 @@ def result_matches(recorded: str, actual: Any, rel_tol: float = 1e-6) -> bool:
         parsed = json.loads(recorded)
     except ValueError:
         text = actual if isinstance(actual, str) else json.dumps(actual, ensure_ascii=False)
-        return _norm_text(recorded) == _norm_text(text)
+        return recorded.strip() == text.strip()
     return values_match(parsed, actual, rel_tol)
 
 
