@@ -145,6 +145,12 @@ class FrontStage:
             front.verdicts.append(verdict)
         if self.options.dedup:
             front.keys = dedup_keys(t, self.options.dedup_options)
+        # The record travels on as JSON text: a chunk of live pydantic models (~150 objects
+        # each) made the garbage collector cost more than validation itself; later stages
+        # that need the model (execution, semantic) validate it again.
+        # The empty placeholder comes last so that the verdicts can be spliced in.
+        front.record_json = _with_verification(t, {})
+        front.record = None
         return front
 
 
@@ -161,15 +167,7 @@ def init_worker(options: FrontOptions) -> None:
 
 
 def run_batch(rows: list[RawRow | Row | BadRow]) -> list[Front]:
-    """Worker entry point: rows come as undecoded lines where possible, and records travel
-    back as JSON text (pickling pydantic models, or even dicts, costs several times more)."""
+    """Worker entry point: rows come as undecoded lines where possible, records go back
+    as JSON text (pickling pydantic models, or even dicts, costs several times more)."""
     assert _WORKER is not None
-    out = []
-    for row in rows:
-        front = _WORKER.run(row)
-        if front.record is not None:
-            # the placeholder comes last so the main process can splice the verdicts in
-            front.record_json = _with_verification(front.record, {})
-            front.record = None
-        out.append(front)
-    return out
+    return [_WORKER.run(row) for row in rows]
