@@ -137,3 +137,60 @@ def test_score_is_one_call_that_returns_the_result_and_writes_the_files(tmp_path
     assert all(p.exists() for p in res.paths.values())
     with pytest.raises(EvalError, match="no BFCL category 'nope'"):
         score("bfcl:nope", preds, out=tmp_path / "o")
+
+
+def _score_cli(tmp_path: Path, lines: list[str], suite: str, *extra: str):
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["eval", "score", "--suite", suite, "--predictions",
+                                   str(preds), "--out", str(out), "--limit", "2", *extra])
+    res.text = " ".join(res.output.split())  # undo the console's line wrapping
+    return res, out
+
+
+def test_a_wrongly_typed_prediction_is_reported_up_front_and_nothing_crashes(
+        tmp_path: Path) -> None:
+    res, out = _score_cli(tmp_path, ['{"id": "multi_turn_base_0", "turns": 5}',
+                                     '{"id": "multi_turn_base_1", "turns": [[3]]}'],
+                          "bfcl:multi_turn_base")
+    assert res.exit_code == 0, res.output
+    assert "p.jsonl:1: turns: expected a list of turns" in res.text
+    assert "p.jsonl:2: turns[0][0]: a step is raw text or a list of calls" in res.text
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["code"] for r in rows] == ["missing_prediction"] * 2
+    assert json.loads((out / "summary.json").read_text())["total"] == 2
+
+
+def test_with_strict_a_bad_prediction_stops_before_anything_is_written(tmp_path: Path) -> None:
+    res, out = _score_cli(tmp_path, ['{"id": "multi_turn_base_0", "turns": 5}'],
+                          "bfcl:multi_turn_base", "--strict")
+    assert res.exit_code != 0 and "p.jsonl:1: turns" in res.text
+    assert not (out / "results.jsonl").exists() and not (out / "summary.json").exists()
+
+
+def test_duplicate_prediction_ids_warn_with_the_ids_and_keep_the_first(tmp_path: Path) -> None:
+    good = json.dumps({"id": "simple_python_0", "calls": [GOOD]})
+    bad = json.dumps({"id": "simple_python_0", "output": "no idea"})
+    res, out = _score_cli(tmp_path, [good, bad], "bfcl:simple_python")
+    assert res.exit_code == 0, res.output
+    assert "p.jsonl:2: id: duplicate prediction id 'simple_python_0' (first at line 1)" \
+        in res.text
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert rows[0]["valid"] is True
+    strict, _ = _score_cli(tmp_path, [good, bad], "bfcl:simple_python", "--strict")
+    assert strict.exit_code != 0 and "simple_python_0" in strict.text
+
+
+def test_outputs_are_built_before_any_is_written(tmp_path: Path) -> None:
+    """A failure while building (here: a prediction that skipped validation) leaves the
+    output folder without a complete-looking results/summary/report."""
+    import pytest
+
+    from lamstudio.eval._outputs import write_outputs
+
+    results = [_score({"id": CASE.id, "calls": [GOOD]})]
+    with pytest.raises(TypeError):
+        write_outputs(tmp_path, "m", results, summarize(results),
+                      {CASE.id: {"id": CASE.id, "turns": 5}}, write_predictions=False)
+    assert list(tmp_path.iterdir()) == []

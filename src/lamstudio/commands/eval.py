@@ -63,6 +63,8 @@ def score(
     out: Annotated[Path, typer.Option("-o", "--out", help="output folder")] = Path("out/eval"),
     model: Annotated[str, typer.Option(help="name shown in reports")] = "predictions",
     limit: Annotated[int | None, typer.Option(help="first N cases of each category")] = None,
+    strict: Annotated[bool, typer.Option(help="refuse predictions with any problem (bad "
+                                         "line, wrong type, duplicate id)")] = False,
 ) -> None:
     """Score outputs produced elsewhere (no model needed)."""
     from lamstudio.eval import EvalError
@@ -72,14 +74,14 @@ def score(
     try:
         with row_progress("eval") as start:
             result = run_score(suite, predictions, out=out, model=model, limit=limit,
-                               progress=lambda what, n: start(n, what))
+                               progress=lambda what, n: start(n, what), strict=strict)
     except (EvalError, InputError) as exc:
         fail(str(exc))
     for p in result.problems[:20]:
         err_console.print(f"[yellow]skipped[/] {p}")
     if result.problems:
-        err_console.print(f"{len(result.problems)} prediction line(s) unreadable: their cases "
-                          "score as missing_prediction")
+        err_console.print(f"{len(result.problems)} prediction line(s) skipped: cases without "
+                          "a kept prediction score as missing_prediction (--strict refuses)")
     if result.stray:
         err_console.print(f"[yellow]{len(result.stray)} prediction(s) match no case of the "
                           f"suite (e.g. {result.stray[0]!r})[/]")

@@ -80,11 +80,13 @@ def evaluate(model: str, suite: str, *, backend: str = "transformers",
 
 def score(suite: str, predictions: str | Path, *, out: str | Path = "out/eval",
           model: str = "predictions", limit: int | None = None,
-          progress: Progress | None = None) -> EvalResult:
+          progress: Progress | None = None, strict: bool = False) -> EvalResult:
     """Score a predictions JSONL (``{id, output}`` | ``{id, calls}`` | ``{id, turns}``).
-    Unreadable lines are listed in ``problems`` and their cases score as missing."""
+    Unreadable or wrongly typed lines and repeated ids (the first is kept) are listed in
+    ``problems``; cases without a kept prediction score as missing. ``strict``: any problem
+    raises ``InputError`` before anything is written."""
     cases = cases_of(suite, limit)
-    preds, problems = read_predictions(Path(predictions))
+    preds, problems = read_predictions(Path(predictions), strict)
     known = {c.id for c in cases}
     result = _finish(Path(out), model, suite, cases, preds, progress, write_predictions=False)
     result.problems, result.stray = problems, [i for i in preds if i not in known]

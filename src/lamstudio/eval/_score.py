@@ -105,26 +105,58 @@ def summarize(results: Iterable[dict[str, Any]], model: str = "",
             "bfcl": bfcl_overall({k: v["accuracy"] for k, v in categories.items()})}
 
 
-def read_predictions(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Predictions by id, plus a list of problems (bad lines are reported, not fatal: their
-    cases then score as ``missing_prediction``)."""
-    from lamstudio.io import BadRow, read_rows
+def read_predictions(path: Path, strict: bool = False,
+                     ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Predictions by id, plus a list of problems, each naming file, line and field. A bad
+    line is reported and skipped (its case scores ``missing_prediction``); of two lines
+    with one id the first is kept. ``strict``: any problem raises ``InputError``."""
+    from lamstudio.io import BadRow, InputError, read_rows
 
     preds: dict[str, dict[str, Any]] = {}
+    lines: dict[str, int] = {}
     problems: list[str] = []
     for row in read_rows(path):
         if isinstance(row, BadRow):
             problems.append(f"{path}:{row.line}: {row.code}: {row.message}")
             continue
-        value = row.value
-        if not isinstance(value, dict) or not isinstance(value.get("id"), str):
-            problems.append(f"{path}:{row.line}: a prediction needs a string 'id'")
+        problem = prediction_problem(row.value)
+        if problem is None and row.value["id"] in preds:
+            rid = row.value["id"]
+            problem = (f"id: duplicate prediction id {rid!r} (first at line {lines[rid]}); "
+                       "the first is kept")
+        if problem is not None:
+            problems.append(f"{path}:{row.line}: {problem}")
             continue
-        if not any(k in value for k in ("output", "calls", "turns")):
-            problems.append(f"{path}:{row.line}: needs 'output', 'calls' or 'turns'")
-            continue
-        preds[value["id"]] = value
+        preds[row.value["id"]] = row.value
+        lines[row.value["id"]] = row.line
+    if strict and problems:
+        raise InputError(f"{len(problems)} problem(s) in the predictions (--strict): "
+                         + "; ".join(problems[:5]))
     return preds, problems
+
+
+def prediction_problem(value: Any) -> str | None:
+    """What is wrong with one prediction (``field: why``), or None: checked before anything
+    is scored or written, so a wrong type cannot stop a run half way."""
+    if not isinstance(value, dict) or not isinstance(value.get("id"), str):
+        return "id: a prediction needs a string 'id'"
+    if not any(k in value for k in ("output", "calls", "turns")):
+        return "needs 'output', 'calls' or 'turns'"
+    if "output" in value and not isinstance(value["output"], (str, type(None))):
+        return f"output: expected text, got {type(value['output']).__name__}"
+    if "calls" in value and not isinstance(value["calls"], list):
+        return f"calls: expected a list of calls, got {type(value['calls']).__name__}"
+    if "turns" in value:
+        turns = value["turns"]
+        if not isinstance(turns, list):
+            return f"turns: expected a list of turns (each a list of steps), got " \
+                   f"{type(turns).__name__}"
+        for t, turn in enumerate(turns):
+            for k, step in enumerate(turn if isinstance(turn, list) else [turn]):
+                if not isinstance(step, (str, list)):
+                    return (f"turns[{t}][{k}]: a step is raw text or a list of calls, got "
+                            f"{type(step).__name__}")
+    return None
 
 
 def _bfcl_group(category: str) -> str:
@@ -143,8 +175,20 @@ def write_bfcl_results(root: Path, model: str, results: list[dict[str, Any]],
     """BFCL result files (``result/<model>/<group>/BFCL_v4_<cat>_result.json``, one
     ``{"id", "result"}`` per line, calls in BFCL's function-calling shape
     ``[{name: "<json arguments>"}]``; multi-turn ``[[[...] per step] per turn]``)."""
+    return write_bfcl_files(bfcl_results(root, model, results, predictions))
+
+
+def write_bfcl_files(files: dict[Path, list[dict[str, Any]]]) -> list[Path]:
     from lamstudio.io import write_jsonl
 
+    for path, rows in files.items():
+        write_jsonl(path, rows)
+    return list(files)
+
+
+def bfcl_results(root: Path, model: str, results: list[dict[str, Any]],
+                 predictions: dict[str, dict[str, Any]]) -> dict[Path, list[dict[str, Any]]]:
+    """The rows of each BFCL result file, built in memory (nothing written)."""
     by_cat: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in results:
         pred = predictions.get(r["id"]) or {}
@@ -156,10 +200,6 @@ def write_bfcl_results(root: Path, model: str, results: list[dict[str, Any]],
         else:
             result = r.get("output", "")
         by_cat[r["category"]].append({"id": r["id"], "result": result})
-    written = []
     safe = model.replace("/", "_") or "model"
-    for cat, rows in by_cat.items():
-        path = root / "result" / safe / _bfcl_group(cat) / f"BFCL_v4_{cat}_result.json"
-        write_jsonl(path, rows)
-        written.append(path)
-    return written
+    return {root / "result" / safe / _bfcl_group(cat) / f"BFCL_v4_{cat}_result.json": rows
+            for cat, rows in by_cat.items()}
