@@ -73,8 +73,7 @@ def trajectories(draw, fmt: str) -> Trajectory:
                 calls.append(call)
             messages.append({"role": "assistant", "content": content, "tool_calls": calls})
             messages += draw(_results(calls, sharegpt))
-        if not sharegpt:
-            _maybe_loss_flags(draw, messages[-1])
+        _maybe_loss_flags(draw, messages[-1])  # ShareGPT too: train/weight ride on turns
     system = draw(st.none() | (SOME_TEXT if sharegpt else TEXT))
     raw = {"id": draw(SOME_TEXT), "source": draw(TEXT), "tools": draw(tool_specs()),
            "messages": messages, "meta": draw(st.dictionaries(KEYS, JSON, max_size=3))}

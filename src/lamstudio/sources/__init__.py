@@ -9,6 +9,7 @@ from lamstudio.sources._base import (
     convert_rows,
     dump_with,
     load_with,
+    lost_fields,
     parse_json_field,
     require,
 )
@@ -16,4 +17,4 @@ from lamstudio.sources._convert import convert
 from lamstudio.sources._registry import FORMATS, UnknownFormat, get_format
 
 __all__ = ["FORMATS", "Result", "SourceError", "UnknownFormat", "convert", "convert_rows",
-           "dump_with", "get_format", "load_with", "parse_json_field", "require"]
+           "dump_with", "get_format", "load_with", "lost_fields", "parse_json_field", "require"]

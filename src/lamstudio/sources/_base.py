@@ -8,6 +8,7 @@ reason code for rows it cannot map.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -79,6 +80,41 @@ def _convert_one(row: Row, from_row: FromRow, stage: str, ids: IdRegistry) -> Re
     if dup is not None:
         return reject(dup.code, str(dup), dup.path, dup.record_id)
     return Result(checked.record, warnings=checked.warnings, file=row.file, line=row.line)
+
+
+def lost_fields(module: Any, t: Trajectory, row: dict[str, Any]) -> list[str]:
+    """What of ``t`` the row ``module.to_row`` made does not come back through
+    ``module.from_row``: field paths with list indices as ``[*]`` (sorted, unique). Fields
+    the reader adds (a derived category) are not losses."""
+    joined = module.joined_row(t, row) if hasattr(module, "joined_row") else row
+    try:
+        raw = module.from_row(copy.deepcopy(joined))
+    except SourceError as exc:
+        return [f"unreadable:{exc.code}"]
+    if isinstance(raw, dict) and raw.get("id") in (None, ""):
+        raw["id"] = "\0derived"  # the reader derives one from file and line: t.id is lost
+    checked = validate_record(raw)
+    if checked.record is None:
+        return [f"unreadable:{checked.errors[0].code}"]
+    lost: set[str] = set()
+    _diff(t.model_dump(mode="json", exclude_none=True),
+          checked.record.model_dump(mode="json", exclude_none=True), "", lost)
+    return sorted(lost)
+
+
+def _diff(a: Any, b: Any, path: str, lost: set[str]) -> None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k, v in a.items():
+            sub = f"{path}.{k}" if path else k
+            if k not in b:
+                lost.add(sub)
+            else:
+                _diff(v, b[k], sub, lost)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for x, y in zip(a, b, strict=True):
+            _diff(x, y, f"{path}[*]", lost)
+    elif a != b or type(a) is not type(b):
+        lost.add(path or "record")
 
 
 def load_with(path: str | os.PathLike[str], from_row: FromRow,

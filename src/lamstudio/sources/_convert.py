@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -22,18 +23,27 @@ from lamstudio.io import (
     read_rows,
 )
 from lamstudio.schema import IdRegistry, Trajectory, arrow_schema, to_arrow_row
-from lamstudio.sources._base import SourceError, convert_rows
+from lamstudio.sources._base import SourceError, convert_rows, lost_fields
 from lamstudio.sources._registry import get_format
 
 
-def _record_writer(w: Any, parquet: bool, to_format: str,
-                   writer_fmt: ModuleType) -> Callable[[Trajectory], None]:
+def _record_writer(w: Any, parquet: bool, to_format: str, writer_fmt: ModuleType,
+                   answers: JsonlWriter | None) -> Callable[[Trajectory], list[str]]:
+    """Write one record; return what of it the target format could not carry."""
     if parquet:
-        return lambda t: w.write(to_arrow_row(t))
+        return lambda t: w.write(to_arrow_row(t)) or []
     if to_format == "lamstudio":
         # pydantic's own serialiser: ~4x faster than model_dump + json.dumps, same JSON.
-        return lambda t: w.write_json(t.model_dump_json(exclude_none=True))
-    return lambda t: w.write(writer_fmt.to_row(t))
+        return lambda t: w.write_json(t.model_dump_json(exclude_none=True)) or []
+
+    def write(t: Trajectory) -> list[str]:
+        row = writer_fmt.to_row(t)
+        w.write(row)
+        if answers is not None and (answer := writer_fmt.answer_row(t)) is not None:
+            answers.write(answer)
+        # Read the row back as the target's reader would: whatever differs is reported.
+        return lost_fields(writer_fmt, t, row)
+    return write
 
 
 def convert(inputs: Sequence[str | os.PathLike[str]], from_format: str,
@@ -59,8 +69,12 @@ def convert(inputs: Sequence[str | os.PathLike[str]], from_format: str,
         raise InputError("Parquet output holds the lamstudio record; use --to lamstudio")
     tally, ids = Tally("convert"), IdRegistry()
     sink = ParquetWriter(out, arrow_schema()) if parquet else JsonlWriter(out)
-    with sink as w, RejectWriter(rejects or default_rejects_path(out)) as rw:
-        write = _record_writer(w, parquet, to_format, writer_fmt)
+    # BFCL keeps answers in a second file, possible_answer/<name>, where its reader looks.
+    answers = JsonlWriter(writer_fmt.answers_path(out)) \
+        if hasattr(writer_fmt, "answers_path") else None
+    with sink as w, RejectWriter(rejects or default_rejects_path(out)) as rw, \
+            answers or contextlib.nullcontext():
+        write = _record_writer(w, parquet, to_format, writer_fmt, answers)
         for path in inputs:
             tick = progress(count_lines(path)) if progress else (lambda: None)
             rows = iter_raw(str(path))
@@ -68,7 +82,7 @@ def convert(inputs: Sequence[str | os.PathLike[str]], from_format: str,
                 tick()
                 if res.record is not None:
                     try:
-                        write(res.record)
+                        lost = write(res.record)
                     except SourceError as exc:  # the target format cannot hold it
                         rw.write(Reject(res.file, res.line, exc.code, exc.message, exc.field,
                                         res.record.id, stage="export"))
@@ -77,6 +91,10 @@ def convert(inputs: Sequence[str | os.PathLike[str]], from_format: str,
                     tally.keep(res.file)
                     for issue in res.warnings:
                         tally.warn(issue.code)
+                    if lost:  # records changed by the format, then per field
+                        tally.warn("not_carried")
+                    for path in lost:
+                        tally.warn(f"not_carried:{path}")
                 else:
                     assert res.reject is not None
                     rw.write(res.reject)

@@ -28,7 +28,10 @@ assistant turn that calls nothing (``content`` null).
 Numeric ids become ``xlam60k-000042`` (or ``<source>-000042`` when the row names its
 ``source``) so several xLAM files can be mixed; a dump turns them back into integers.
 A dump to this format holds one query and the calls: multi-turn records lose their
-other turns, tool results and answers text.
+other turns, tool results and answers text (``convert`` reports it per record). ``meta``
+travels in an extra ``meta`` column (a JSON string), and a tool whose JSON Schema the flat
+type strings cannot hold exactly (nested ``properties`` of array items, ``required`` that
+disagrees with the defaults) is written as JSON Schema, which this reader also takes.
 """
 
 from __future__ import annotations
@@ -69,6 +72,9 @@ def from_row(row: dict[str, Any]) -> dict[str, Any]:
             types[spec["function"]["name"]] = tool_types
     source = row.get("source") or DEFAULT_SOURCE
     meta = {"category": category(len(calls), len(tools), {c["function"]["name"] for c in calls})}
+    if row.get("meta") is not None:  # written by our dump: the record's meta as it was
+        meta.update(want(parse_json_field(row, "meta", "bad_meta_json"), dict, "meta",
+                         "an object"))
     if types:
         meta["apigen_types"] = types
     return {"id": _record_id(row.get("id"), source), "source": source, "tools": tools,
@@ -266,13 +272,30 @@ def to_row(t: Trajectory) -> dict[str, Any]:
     query = next((m.content or "" for m in t.messages if m.role == "user"), "")
     answers = [{"name": c.name, "arguments": c.arguments} for c in t.calls()]
     types = t.meta.get("apigen_types") or {}
-    tools = [_flat_tool(s.function.model_dump(exclude_none=True), types.get(s.function.name))
+    tools = [_exact_tool(s.function.model_dump(exclude_none=True), types.get(s.function.name))
              for s in t.tools]
     row: dict[str, Any] = {"id": _row_id(t), "query": query, "answers": dumps(answers),
                            "tools": dumps(tools)}
     if t.source and t.source != DEFAULT_SOURCE:
         row["source"] = t.source
+    meta = {k: v for k, v in t.meta.items() if k != "apigen_types"}
+    if meta.get("category") == category(len(answers), len(tools), {a["name"] for a in answers}):
+        del meta["category"]  # the reader derives it again: rows read stay rows written
+    if meta:
+        row["meta"] = dumps(meta)
     return row
+
+
+def _exact_tool(fn: dict[str, Any], types: dict[str, str] | None) -> dict[str, Any]:
+    """The flat xLAM tool when it reads back as the same schema, else the JSON Schema."""
+    flat = _flat_tool(fn, types)
+    if flat is fn:
+        return fn
+    try:
+        back = _tool(flat, 0)[0]["function"]
+    except SourceError:
+        return fn
+    return flat if back == fn else fn
 
 
 def _row_id(t: Trajectory) -> Any:

@@ -98,10 +98,10 @@ _NO_ANSWER = {"irrelevance": "irrelevance", "live_irrelevance": "irrelevance",
               "live_relevance": "relevance"}
 
 __all__ = [
-    "CATEGORIES", "BfclDataWarning", "JoinReport", "answer_row", "bfcl_data_dir",
+    "CATEGORIES", "BfclDataWarning", "JoinReport", "answer_row", "answers_path", "bfcl_data_dir",
     "bfcl_functions", "bfcl_type_to_json_schema", "dump", "dump_answers",
     "format_call_string", "from_row", "iter_raw", "json_schema_to_bfcl_type", "load",
-    "load_category", "parse_call_string", "to_row",
+    "joined_row", "load_category", "parse_call_string", "to_row",
 ]
 
 
@@ -155,9 +155,15 @@ def iter_raw(path: str | os.PathLike[str], answers: str | os.PathLike[str] | Non
                       BfclDataWarning, stacklevel=2)
 
 
+def answers_path(path: str | os.PathLike[str]) -> Path:
+    """Where BFCL keeps the possible answers of a question file (and ``load`` looks)."""
+    p = Path(path)
+    return p.parent / "possible_answer" / p.name
+
+
 def _load_answers(p: Path, answers: str | os.PathLike[str] | None,
                   report: JoinReport) -> dict[str, dict[str, Any]]:
-    apath = Path(answers) if answers is not None else p.parent / "possible_answer" / p.name
+    apath = Path(answers) if answers is not None else answers_path(p)
     category = category_of_file(p)
     if not apath.is_file():
         if answers is not None or CATEGORIES.get(category or "", False):
@@ -396,6 +402,15 @@ def to_row(t: Trajectory) -> dict[str, Any]:
         row["function"] = bfcl.get("function") or [
             tool_to_function(x.model_dump(mode="json")) for x in t.tools]
     row.update({k: v for k, v in bfcl.items() if k not in _OWN_META})
+    return row
+
+
+def joined_row(t: Trajectory, row: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The question row with its answer joined, as ``iter_raw`` gives it to ``from_row``."""
+    row = dict(row if row is not None else to_row(t))
+    answer = answer_row(t)
+    if answer is not None:
+        row[ANSWER_KEY] = answer
     return row
 
 

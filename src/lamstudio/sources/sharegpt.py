@@ -18,8 +18,10 @@ Row shape::
 - A leading ``system`` turn is the system prompt when the row has no ``system`` field.
 - Accepted speaker aliases: user/assistant/tool. Anything else is ``unknown_speaker``.
 
-What ShareGPT cannot hold, so a dump drops it: call ids (results are linked by order),
-per-message ``train``/``weight``, and the name on tool results (it is the call's name).
+What ShareGPT cannot hold, so a dump drops it (and ``convert`` reports it per record):
+call ids (results are linked by order) and the name on tool results (it is the call's
+name). A message's ``train``/``weight`` travel as extra keys on its turns (readers that do
+not know them ignore them).
 LLaMA-Factory itself wants strict turn alternation; a dump writes one ``observation`` per
 tool result, so parallel calls produce consecutive observations (APIGen-MT style).
 """
@@ -65,8 +67,10 @@ def from_row(row: dict[str, Any]) -> dict[str, Any]:
                 messages.append({"role": "assistant", "content": None, "tool_calls": calls})
         elif role == "system" and i == 0 and system is None:
             system = value
+            continue
         else:
             messages.append({"role": role, "content": value})
+        messages[-1].update({k: turn[k] for k in _LOSS_KEYS if k in turn})
         prev_speaker = speaker
     out: dict[str, Any] = {"id": row.get("id"), "tools": normalize_tools(row.get("tools")),
                            "messages": messages}
@@ -107,20 +111,24 @@ def _calls(value: Any, field: str) -> list[dict[str, Any]]:
             for k, c in enumerate(items)]
 
 
+_LOSS_KEYS = ("train", "weight")
+
+
 def to_row(t: Trajectory) -> dict[str, Any]:
-    turns: list[dict[str, str]] = []
+    turns: list[dict[str, Any]] = []
     for m in t.messages:
+        loss = {k: getattr(m, k) for k in _LOSS_KEYS if getattr(m, k) is not None}
         if m.role == "assistant" and m.tool_calls:
             if m.content:
-                turns.append({"from": "gpt", "value": m.content})
+                turns.append({"from": "gpt", "value": m.content, **loss})
             calls = [{"name": c.function.name, "arguments": c.function.arguments}
                      for c in m.tool_calls]
             turns.append({"from": "function_call",
-                          "value": dumps(calls[0] if len(calls) == 1 else calls)})
+                          "value": dumps(calls[0] if len(calls) == 1 else calls), **loss})
         else:
             speaker = {"user": "human", "assistant": "gpt", "tool": "observation",
                        "system": "system"}[m.role]
-            turns.append({"from": speaker, "value": m.content or ""})
+            turns.append({"from": speaker, "value": m.content or "", **loss})
     row: dict[str, Any] = {"id": t.id, "conversations": turns}
     if t.system is not None:
         row["system"] = t.system
