@@ -37,7 +37,15 @@ from lamstudio.sources import get_format
 from lamstudio.verify._config import ALL_STAGES, JudgeConfig, VerifyConfig
 from lamstudio.verify._dedup import Deduplicator, dedup_keys
 from lamstudio.verify._execution import ExecutionChecker
-from lamstudio.verify._front import Front, FrontOptions, FrontStage, init_worker, run_batch
+from lamstudio.verify._front import (
+    Front,
+    FrontOptions,
+    FrontStage,
+    init_worker,
+    pack_rows,
+    run_batch,
+    unpack_fronts,
+)
 from lamstudio.verify._journal import Journal, input_identity, journal_dir
 from lamstudio.verify._semantic import JudgeOptions, SemanticJudge, no_judge
 from lamstudio.verify._tally import VerifyTally
@@ -329,13 +337,13 @@ def _parallel_fronts(pool: Any, rows: Iterator[AnyRow],
     """The per-row half in the pool, results in input order, with a bounded number of
     batches in flight (memory stays flat on any input size)."""
     pending: deque[Any] = deque()
-    batches = iter(lambda: list(itertools.islice(rows, _BATCH)), [])
+    batches = iter(lambda: pack_rows(list(itertools.islice(rows, _BATCH))), [])
     for batch in batches:
         pending.append(pool.apply_async(run_batch, (batch,)))
         if len(pending) >= 2 * workers:
-            yield from pending.popleft().get()
+            yield from unpack_fronts(pending.popleft().get())
     while pending:
-        yield from pending.popleft().get()
+        yield from unpack_fronts(pending.popleft().get())
 
 
 class _Backends:
