@@ -22,6 +22,7 @@ Treatment of records without calls (decided here):
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -177,6 +178,11 @@ def _category_rule(category: Any) -> str | None:
     """'irrelevance', 'parallel', 'call' or None, from BFCL-style category names."""
     if not isinstance(category, str):
         return None
+    return _rule_of(category)
+
+
+@functools.lru_cache(maxsize=1024)  # a dataset has a handful of categories
+def _rule_of(category: str) -> str | None:
     tokens = set(re.split(r"[^a-z]+", category.lower()))
     if "irrelevance" in tokens:
         return "irrelevance"

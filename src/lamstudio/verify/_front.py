@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from lamstudio.io import BadRow, RawRow, Row, needs_care, parse_line
@@ -61,12 +62,19 @@ class Front:
         # A worker's JSON ends with the empty placeholder: splice the verdicts in.
         assert self.record_json.endswith(_PLACEHOLDER_END), self.record_json[-40:]
         return (self.record_json[:-len(_PLACEHOLDER_END)] + _VERIFICATION_KEY
-                + json.dumps(verification, ensure_ascii=False, separators=(",", ":")) + "}}")
+                + _dumps(verification) + "}}")
 
 
 _VERIFICATION = "verification"
 _VERIFICATION_KEY = f'"{_VERIFICATION}":'
 _PLACEHOLDER_END = _VERIFICATION_KEY + "{}}}"
+
+
+def _dumps(value: Any) -> str:
+    try:  # verdicts hold plain JSON values; orjson is ~5x faster than json here
+        return orjson.dumps(value).decode()
+    except TypeError:  # an integer past 64 bits, a value json turns into a string
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _with_verification(t: Trajectory, verification: dict[str, Any]) -> str:
