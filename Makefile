@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lamstudio-installed
+# bfcl-eval ships BFCL's data and checker; its own dependency pins clash with a training
+# environment, so only the package itself is installed (README, Development).
 BFCL_EVAL_VERSION := 2026.3.23
 
 .PHONY: quickstart test lint bench clean
@@ -12,8 +14,7 @@ BFCL_EVAL_VERSION := 2026.3.23
 $(STAMP): pyproject.toml constraints/cpu.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -c constraints/cpu.txt -e '.[dev]'
-	# bfcl-eval ships BFCL's data and checker; its own dependency pins clash with a
-	# training environment, so only the package itself goes here (see FIELD_NOTES).
+	@echo "bfcl-eval: BFCL's data and checker, without its dependency pins (README, Development)"
 	$(BIN)/python -m pip install -q --no-deps bfcl-eval==$(BFCL_EVAL_VERSION)
 	@touch $(STAMP)
 
