@@ -7,9 +7,13 @@ import sys
 
 import typer
 
+# Names only commands that exist (tests/commands/test_cli.py checks it against the registry and
+# pyproject's description).
+PIPELINE = "Build large action models (tool-calling LLMs): convert -> verify -> train -> eval."
+
 app = typer.Typer(
     name="lamstudio",
-    help="Build large action models: data -> verify -> train -> evaluate -> serve.",
+    help=PIPELINE,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
