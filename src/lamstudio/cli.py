@@ -31,6 +31,23 @@ COMMAND_MODULES = [
     "lamstudio.commands.serve",
 ]
 
+
+def _flags_take_no_value() -> None:
+    """typer >= 0.2x prints ``<bool>`` after every flag (``--help`` too), as if it took a
+    value; a flag takes none, so show no type for it."""
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None:  # older typer: nothing to hide
+        return
+
+    def display_type_rich(self: TyperOption, ctx: object) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 

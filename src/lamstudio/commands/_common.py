@@ -5,13 +5,19 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
 from lamstudio._console import console, err_console
 
-__all__ = ["console", "err_console", "fail", "row_progress"]
+__all__ = ["console", "err_console", "fail", "flag", "row_progress"]
+
+
+def flag(name: str, help: str) -> Any:  # noqa: A002 - typer's own word
+    """An on/off option that is off by default: one spelling (``--no-compare``, never a
+    ``--no-no-compare`` twin) and no ``[default: ...]`` to read."""
+    return typer.Option(name, help=help, show_default=False)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -26,11 +26,17 @@ def schema() -> None:
 
 def formats() -> None:
     """List the data formats lamstudio reads and writes."""
+    from rich.table import Table
+
     from lamstudio.sources import FORMATS, get_format
 
+    # A grid, not padded lines: a wrapped description stays in its column, piped or not.
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
     for name in FORMATS:
-        doc = (get_format(name).__doc__ or "").strip().splitlines()[0]
-        console.print(f"[bold]{name:<13}[/] {doc}")
+        grid.add_row(name, (get_format(name).__doc__ or "").strip().splitlines()[0])
+    console.print(grid)
 
 
 def convert(

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lamstudio.commands._common import console, fail
+from lamstudio.commands._common import console, fail, flag
 
 _ELIDE = 600  # masked runs longer than this are shown as head … tail
 
@@ -23,16 +23,16 @@ def register(app: typer.Typer) -> None:
 def inspect(
     data: Annotated[Path, typer.Argument(help="records (JSONL, JSON, .gz, Parquet)")],
     model: Annotated[Path, typer.Option("--model", help="local model or tokenizer directory")],
-    n: Annotated[int, typer.Option("-n", help="samples to print")] = 3,
+    n: Annotated[int, typer.Option("--samples", "-n", help="samples to print")] = 3,
     template: Annotated[str, typer.Option(
         help="auto (the model's if it renders tools, else chatml_tools for a ChatML model, "
              "else default) | default | chatml_tools | model")] = "auto",
     from_format: Annotated[str, typer.Option("--from", help="format of DATA")] = "lamstudio",
-    last_turn_only: Annotated[bool, typer.Option(
-        help="train on the last assistant turn only")] = False,
+    last_turn_only: Annotated[bool, flag(
+        "--last-turn-only", "train on the last assistant turn only")] = False,
     check: Annotated[int, typer.Option(
         help="records to run the template checker on (0 = all)")] = 200,
-    full: Annotated[bool, typer.Option(help="do not shorten long masked spans")] = False,
+    full: Annotated[bool, flag("--full", "do not shorten long masked spans")] = False,
 ) -> None:
     """Print rendered samples (trained tokens green, masked dim) and check the template:
     nothing trained outside assistant turns, inference prompts identical to the training

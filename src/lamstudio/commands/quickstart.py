@@ -19,7 +19,9 @@ def quickstart(
         "runs/quickstart"),
     steps: Annotated[int | None, typer.Option(help="training steps (default: embedded)")] = None,
     size: Annotated[str | None, typer.Option(
-        help="model size: quick (default), medium, wide or nano")] = None,
+        "--shape", help="the quickstart's model shape: quick (default), medium, wide or nano "
+                        "(its own shapes, not build-model's sizes)")] = None,
+    old_size: Annotated[str | None, typer.Option("--size", hidden=True)] = None,
     seed: Annotated[int, typer.Option(help="seed for data, model and training")] = 0,
     max_minutes: Annotated[float | None, typer.Option(
         "--max-train-minutes", help="stop training after this long (0: no cap)")] = None,
@@ -31,6 +33,7 @@ def quickstart(
     from lamstudio.quickstart import QuickstartConfig, QuickstartError, run_quickstart
 
     cfg = QuickstartConfig(out_dir=out_dir, seed=seed)
+    size = size or old_size  # --size: the old spelling
     for key, value in (("steps", steps), ("size", size), ("n_train", n_train),
                        ("n_heldout", n_heldout)):
         if value is not None:

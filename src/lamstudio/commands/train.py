@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from lamstudio.commands._common import console, fail
+from lamstudio.commands._common import console, fail, flag
 
 
 def register(app: typer.Typer) -> None:
@@ -20,15 +20,15 @@ def register(app: typer.Typer) -> None:
 
 def train(
     recipe: Annotated[Path, typer.Argument(help="YAML recipe (see recipes/)")],
-    resume: Annotated[bool, typer.Option(
-        "--resume", help="continue from the last checkpoint in the run dir")] = False,
+    resume: Annotated[bool, flag(
+        "--resume", "continue from the last checkpoint in the run dir")] = False,
     overrides: Annotated[list[str] | None, typer.Option(
         "--set", help="override a recipe key, e.g. --set train.lr=1e-4 (repeatable)")] = None,
 ) -> None:
     """Fine-tune a model (LoRA, QLoRA or full) on a mix of sources.
 
-    Multi-GPU / multi-node: ``accelerate launch --config_file recipes/accelerate/ddp.yaml
-    -m lamstudio.train RECIPE`` (or torchrun); each rank reads a disjoint shard.
+    Multi-GPU / multi-node (or torchrun; each rank reads a disjoint shard):
+    accelerate launch --config_file recipes/accelerate/ddp.yaml -m lamstudio.train RECIPE
     """
     from lamstudio.train import ConfigError, TrainError, load_config
     from lamstudio.train import train as run_train
@@ -63,7 +63,8 @@ def build_tokenizer(
     data: Annotated[list[Path], typer.Argument(help="data files (JSONL / JSON / Parquet)")],
     output: Annotated[Path, typer.Option("-o", "--output", help="tokenizer directory")],
     vocab: Annotated[int, typer.Option("--vocab", help="target vocabulary size")] = 8000,
-    data_format: Annotated[str, typer.Option("--format", help="format of the data")] = "lamstudio",
+    data_format: Annotated[str, typer.Option("--from", help="format of the data")] = "lamstudio",
+    old_format: Annotated[str | None, typer.Option("--format", hidden=True)] = None,
 ) -> None:
     """Train a byte-level BPE tokenizer on the text of the records (offline)."""
     from lamstudio.io import InputError
@@ -71,7 +72,7 @@ def build_tokenizer(
     from lamstudio.train import train_tokenizer
 
     try:
-        fmt = get_format(data_format)
+        fmt = get_format(old_format or data_format)  # --format: the old spelling
     except UnknownFormat as exc:
         fail(str(exc))
     rejected = 0
@@ -96,7 +97,8 @@ def build_tokenizer(
 def build_model(
     output: Annotated[Path, typer.Option("-o", "--output", help="model directory")],
     tokenizer: Annotated[Path, typer.Option(help="tokenizer directory")],
-    size: Annotated[str, typer.Option(help="nano | tiny | small")] = "tiny",
+    size: Annotated[str, typer.Option(help="nano | tiny | small (lamstudio.train.SIZES)")
+                    ] = "tiny",
     seed: Annotated[int, typer.Option(help="initialisation seed")] = 0,
 ) -> None:
     """Build a randomly initialised Llama-architecture model for a tokenizer (offline)."""

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lamstudio.commands._common import console, err_console, fail, row_progress
+from lamstudio.commands._common import console, err_console, fail, flag, row_progress
 
 
 def register(app: typer.Typer) -> None:
@@ -26,23 +26,24 @@ def verify(
     from_format: Annotated[str, typer.Option("--from", help="format of the inputs")] = "lamstudio",
     tools: Annotated[list[Path] | None, typer.Option(
         "--tools", help="extra tool module (.py) for the execution stage; repeatable")] = None,
-    no_builtin_tools: Annotated[bool, typer.Option(
-        help="do not offer lamstudio's built-in tools to the execution stage")] = False,
-    skip_unexecutable: Annotated[bool, typer.Option(
-        help="pass (as skipped) records that call tools no module provides, instead of "
-             "rejecting them with no_executable_tool")] = False,
-    no_compare: Annotated[bool, typer.Option(
-        help="do not compare recorded tool results with fresh ones")] = False,
+    no_builtin_tools: Annotated[bool, flag(
+        "--no-builtin-tools", "do not offer lamstudio's built-in tools to the execution stage")
+    ] = False,
+    skip_unexecutable: Annotated[bool, flag(
+        "--skip-unexecutable", "pass (as skipped) records that call tools no module provides, "
+                               "instead of rejecting them with no_executable_tool")] = False,
+    no_compare: Annotated[bool, flag(
+        "--no-compare", "do not compare recorded tool results with fresh ones")] = False,
     exec_timeout: Annotated[float, typer.Option(help="seconds per tool call")] = 5.0,
     workers: Annotated[int, typer.Option(help="processes for the format stage and the "
                                               "tool sandbox")] = 1,
     chunk_size: Annotated[int, typer.Option(help="rows per committed chunk (the unit of "
                                                  "work redone after an interruption)")] = 1000,
-    require_calls: Annotated[bool, typer.Option(
-        help="records without any tool call fail the format check (IAC)")] = False,
-    strict_types: Annotated[bool, typer.Option(
-        help="reject Python-style schema types (dict, float, ...) instead of mapping them")
-    ] = False,
+    require_calls: Annotated[bool, flag(
+        "--require-calls", "records without any tool call fail the format check (IAC)")] = False,
+    strict_types: Annotated[bool, flag(
+        "--strict-types",
+        "reject Python-style schema types (dict, float, ...) instead of mapping them")] = False,
     dedup_threshold: Annotated[float, typer.Option(
         help="Jaccard similarity (word 3-shingles) above which queries are near-duplicates")
     ] = 0.9,
@@ -59,9 +60,9 @@ def verify(
         help="deadline per judge request, in seconds (the whole answer, not each read)")] = 60.0,
     summary: Annotated[Path | None, typer.Option(
         help="summary JSON (default: OUT's stem + .summary.json)")] = None,
-    restart: Annotated[bool, typer.Option(
-        help="discard an unfinished run's journal instead of resuming it")] = False,
-    keep_journal: Annotated[bool, typer.Option(help="keep the journal directory")] = False,
+    restart: Annotated[bool, flag(
+        "--restart", "discard an unfinished run's journal instead of resuming it")] = False,
+    keep_journal: Annotated[bool, flag("--keep-journal", "keep the journal directory")] = False,
 ) -> None:
     """Check records (format, execution, semantic judge, dedup); keep or reject each with a
     reason. Interrupted runs resume when the same command is run again."""

@@ -98,9 +98,13 @@ class Tally:
     def render(self) -> Any:
         """A rich renderable summary."""
         from rich.table import Table
+        from rich.text import Text
 
         ok = "[green]read = kept + rejected ✓[/]" if self.balanced else "[red]UNBALANCED[/]"
-        table = Table(title=f"{self.stage}: {ok}", show_header=True, header_style="bold")
+        title = f"{self.stage}: {ok}"
+        # as wide as its title: a narrow two-column table would wrap it mid-phrase
+        table = Table(title=title, show_header=True, header_style="bold",
+                      min_width=len(Text.from_markup(title)) + 4)
         table.add_column("")
         table.add_column("rows", justify="right")
         table.add_row("read", f"{self.read:,}")

@@ -96,9 +96,12 @@ class VerifyTally:
 
     def render(self) -> Any:
         from rich.table import Table
+        from rich.text import Text
 
         ok = "[green]read = kept + rejected ✓[/]" if self.balanced else "[red]UNBALANCED[/]"
-        table = Table(title=f"verify: {ok}", header_style="bold")
+        title = f"verify: {ok}"
+        table = Table(title=title, header_style="bold",  # as wide as its title (no wrap)
+                      min_width=len(Text.from_markup(title)) + 4)
         for col in ("stage", "in", "passed", "rejected", "skipped"):
             table.add_column(col, justify="left" if col == "stage" else "right")
         for name, t in self.stages.items():
