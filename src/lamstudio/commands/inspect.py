@@ -117,8 +117,12 @@ class _Records:
 
 
 def _records(path: Path, fmt: str) -> _Records:
-    if not path.exists():
-        fail(f"{path}: no such file")
+    from lamstudio.io import InputError, check_input
+
+    try:  # before loading a model
+        check_input(path)
+    except InputError as exc:
+        fail(str(exc))
     return _Records(path, fmt)
 
 

@@ -64,7 +64,8 @@ def load_suite(spec: str, limit: int | None = None) -> list[EvalCase]:
         return out
     path = Path(spec)
     if not path.exists():
-        raise SuiteError(f"suite {spec!r} is neither bfcl:CATEGORIES nor an existing file")
+        raise SuiteError(f"{spec}: no such file (a suite is bfcl:CATEGORIES or a file of "
+                         "lamstudio records)")
     return file_cases(path)[:limit] if limit else file_cases(path)
 
 

@@ -7,6 +7,7 @@ from lamstudio.io._readers import (
     InputError,
     RawRow,
     Row,
+    check_input,
     count_lines,
     parse_line,
     read_raw_rows,
@@ -18,6 +19,6 @@ from lamstudio.io._writers import JsonlWriter, ParquetWriter, atomic_path, write
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES", "MAX_DEPTH", "BadRow", "InputError", "JsonValueError",
     "JsonlWriter", "ParquetWriter", "RawRow", "Reject", "RejectWriter", "Row", "Tally",
-    "atomic_path", "count_lines", "default_rejects_path", "needs_care", "parse_json",
-    "parse_line", "read_raw_rows", "read_rows", "write_jsonl",
+    "atomic_path", "check_input", "count_lines", "default_rejects_path", "needs_care",
+    "parse_json", "parse_line", "read_raw_rows", "read_rows", "write_jsonl",
 ]

@@ -79,10 +79,50 @@ def _looks_binary(head: bytes) -> bool:
     return bad > max(8, len(text) // 10)
 
 
-def read_rows(path: str | os.PathLike[str],
-              max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Row | BadRow]:
-    """Yield every value of a data file, or a ``BadRow`` for a part that cannot be decoded."""
-    for row in read_raw_rows(path, max_line_bytes):
+def check_input(path: str | os.PathLike[str], allow_empty: bool = False) -> Path:
+    """The one check every command makes of a data file before reading it, with the same
+    one-line ``InputError`` everywhere: missing, a directory, or empty (nothing to read:
+    no bytes, only whitespace, ``[]``, a Parquet file of no rows)."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory, expected a data file")
+    if not allow_empty and _is_empty(p):
+        raise InputError(f"{p}: is empty, no records to read")
+    return p
+
+
+def _is_empty(p: Path) -> bool:
+    if p.stat().st_size == 0:
+        return True
+    with open(p, "rb") as fh:
+        magic = fh.read(4)
+    if magic == b"PAR1":
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(p).metadata.num_rows == 0
+        except Exception:  # noqa: BLE001 - a corrupt file is read_rows' to report
+            return False
+    try:
+        with _open_binary(p) as fh:
+            head = fh.read(_EMPTY_PROBE)
+    except (OSError, EOFError):
+        return False  # unreadable: read_rows says why
+    if len(head) == _EMPTY_PROBE:
+        return False
+    return b"".join(head.removeprefix(_BOM).split()) in (b"", b"[]")
+
+
+_EMPTY_PROBE = 1 << 16
+
+
+def read_rows(path: str | os.PathLike[str], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+              allow_empty: bool = False) -> Iterator[Row | BadRow]:
+    """Yield every value of a data file, or a ``BadRow`` for a part that cannot be decoded.
+    Raises ``InputError`` (see :func:`check_input`) if there is nothing to read."""
+    for row in read_raw_rows(path, max_line_bytes, allow_empty):
         if isinstance(row, RawRow):
             yield parse_line(row)
         else:
@@ -90,15 +130,11 @@ def read_rows(path: str | os.PathLike[str],
 
 
 def read_raw_rows(path: str | os.PathLike[str], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-                  ) -> Iterator[RawRow | Row | BadRow]:
+                  allow_empty: bool = False) -> Iterator[RawRow | Row | BadRow]:
     """Like ``read_rows``, but a JSON Lines file yields its lines undecoded (``RawRow``,
     blank lines skipped): for a consumer that decodes and validates in one step
     (pydantic's ``model_validate_json``) or in another process. Other files yield rows."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such file")
-    if p.is_dir():
-        raise InputError(f"{p}: is a directory, expected a data file")
+    p = check_input(path, allow_empty)
     with open(p, "rb") as fh:
         magic = fh.read(4)
     if magic == b"PAR1" or p.suffix == ".parquet":

@@ -18,6 +18,7 @@ from lamstudio.io import (
     Reject,
     RejectWriter,
     Tally,
+    check_input,
     count_lines,
     default_rejects_path,
     read_rows,
@@ -61,8 +62,7 @@ def convert(inputs: Sequence[str | os.PathLike[str]], from_format: str,
     iter_raw = getattr(reader, "iter_raw", None) or partial(read_rows,
                                                              max_line_bytes=max_line_bytes)
     for p in inputs:  # fail before writing anything
-        if not Path(p).is_file():
-            raise InputError(f"{p}: no such file")
+        check_input(p)
     out = Path(output)
     parquet = out.suffix == ".parquet"
     if parquet and to_format != "lamstudio":

@@ -160,6 +160,20 @@ class TrainConfig(_Section):
             if not src.path:
                 raise ConfigError(f"data.sources.{i}.path: required")
 
+    def check_inputs(self) -> None:
+        """The data files are there and not empty: the same one line as every other command
+        gives (``lamstudio.io.check_input``), before a model is loaded."""
+        from lamstudio.io import InputError, check_input
+
+        where = [(f"data.sources.{i}", s.path) for i, s in enumerate(self.data.sources)]
+        if self.data.eval_file:
+            where.append(("data.eval_file", self.data.eval_file))
+        for key, path in where:
+            try:
+                check_input(path)
+            except InputError as exc:
+                raise ConfigError(f"{key}: {exc}") from None
+
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
                 base: dict[str, Any] | None = None) -> TrainConfig:

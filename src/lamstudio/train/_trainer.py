@@ -424,6 +424,7 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: Sequence[Any] = ())
     ``callbacks``: extra ``transformers.TrainerCallback`` objects (early stopping, probes).
     """
     check_config(cfg)  # a TrainConfig built in code skips load_config's checks otherwise
+    cfg.check_inputs()
     _quiet()
     dist = dist_env()
     cuda = preflight(cfg)

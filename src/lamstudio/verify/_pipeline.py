@@ -28,6 +28,7 @@ from lamstudio.io import (
     RawRow,
     Row,
     atomic_path,
+    check_input,
     count_lines,
     default_rejects_path,
     read_raw_rows,
@@ -101,8 +102,7 @@ class _Run:
         if output.suffix == ".parquet":
             raise InputError("verify writes JSON Lines (.jsonl or .jsonl.gz), not Parquet")
         for p in inputs:
-            if not p.is_file():
-                raise InputError(f"{p}: no such file")
+            check_input(p)
         self.inputs, self.output, self.rejects, self.cfg = inputs, output, rejects, cfg
         self.fmt = get_format(cfg.from_format)
         self.journal = Journal(journal_dir(output))

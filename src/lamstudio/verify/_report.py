@@ -87,7 +87,7 @@ def _rejections(path: Path) -> tuple[Counter[str], Counter[str], int]:
     reasons: Counter[str] = Counter()
     stages: Counter[str] = Counter()
     n = 0
-    for row in read_rows(path):
+    for row in read_rows(path, allow_empty=True):  # no rejects is a fine rejects file
         value = getattr(row, "value", None)
         if not isinstance(value, dict):
             continue
