@@ -11,6 +11,14 @@ from lamstudio.sources._convert import convert
 
 runner = CliRunner()
 
+
+@pytest.fixture
+def samples():
+    from importlib.resources import files
+    from pathlib import Path
+
+    return Path(str(files("lamstudio") / "data" / "samples"))
+
 GOOD = {"id": "ok-{}", "tools": [{"type": "function", "function": {
     "name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "integer"}}}}}],
     "messages": [{"role": "user", "content": "call f"},
@@ -151,3 +159,32 @@ def test_arrow_style_row_with_broken_tools_string_is_rejected(tmp_path):
     src.write_text(json.dumps(row) + "\n")
     tally = convert([src], "lamstudio", tmp_path / "o.jsonl")
     assert tally.reasons == {"bad_tools_json": 1}
+
+
+def test_forgotten_from_exits_1_and_names_the_format_the_rows_read_as(tmp_path, samples):
+    out = tmp_path / "o.jsonl"
+    res = runner.invoke(app, ["convert", str(samples / "apigen.jsonl"), "-o", str(out)],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 1, res.output
+    assert "every row was rejected (missing_field: 12)" in res.output
+    assert "add --from apigen" in res.output
+    # with the right --from, all 12 are kept
+    res = runner.invoke(app, ["convert", "--from", "apigen", str(samples / "apigen.jsonl"),
+                              "-o", str(out)])
+    assert res.exit_code == 0, res.output
+
+
+def test_rows_of_no_known_format_get_no_format_hint(tmp_path):
+    src = tmp_path / "x.jsonl"
+    src.write_text('{"foo": 1}\n{"foo": 2}\n')
+    res = runner.invoke(app, ["convert", str(src), "-o", str(tmp_path / "o.jsonl")],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 1 and "every row was rejected" in res.output
+    assert "--from" not in res.output
+
+
+@pytest.mark.parametrize("fmt", ["apigen", "openai", "sharegpt", "actionstudio", "react"])
+def test_sniff_format_names_each_sample_by_its_own_reader(samples, fmt):
+    from lamstudio.sources import sniff_format
+
+    assert sniff_format(samples / f"{fmt}.jsonl", exclude=("lamstudio",)) == fmt

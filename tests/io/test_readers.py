@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lamstudio.io import BadRow, InputError, Row, read_rows
+from lamstudio.io import BadRow, InputError, Row, check_input, read_rows
 
 
 def rows(path, **kw):
@@ -43,10 +43,24 @@ def test_invalid_utf8_in_one_line_is_rejected_alone(tmp_path):
     assert out[1].code == "bad_encoding" and len(out) == 2002
 
 
-def test_empty_file_yields_nothing(tmp_path):
+@pytest.mark.parametrize("content", [b"", b"\n  \n", b"\xef\xbb\xbf[ ]\n"])
+def test_empty_file_is_one_clear_error_unless_allowed(tmp_path, content):
     p = tmp_path / "empty.jsonl"
-    p.write_bytes(b"")
-    assert rows(p) == []
+    p.write_bytes(content)
+    with pytest.raises(InputError, match=r"empty.jsonl: is empty, no records to read"):
+        rows(p)
+    assert list(read_rows(p, allow_empty=True)) == []
+
+
+def test_empty_gzip_and_parquet_are_empty_too(tmp_path):
+    gz = tmp_path / "e.jsonl.gz"
+    gz.write_bytes(gzip.compress(b"\n"))
+    pq.write_table(pa.table({"id": pa.array([], pa.string())}), tmp_path / "e.parquet")
+    for p in (gz, tmp_path / "e.parquet"):
+        with pytest.raises(InputError, match="is empty"):
+            check_input(p)
+    (tmp_path / "one.jsonl").write_text("{}\n")
+    assert check_input(tmp_path / "one.jsonl") == tmp_path / "one.jsonl"
 
 
 def test_binary_file_is_one_clear_error(tmp_path):

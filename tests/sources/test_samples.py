@@ -23,11 +23,11 @@ BAD = {
 }
 
 
-def convert(tmp_path, src, fmt, to="lamstudio"):
+def convert(tmp_path, src, fmt, to="lamstudio", code=0):
     out, summary = tmp_path / f"{src.stem}.{to}.jsonl", tmp_path / f"{src.stem}.summary.json"
     res = runner.invoke(app, ["convert", str(src), "--from", fmt, "--to", to, "-o", str(out),
                               "--summary", str(summary)])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == code, res.output
     return out, json.loads(summary.read_text())
 
 
@@ -45,7 +45,7 @@ def test_sample_converts_with_nothing_rejected(samples, tmp_path, fmt):
 @pytest.mark.parametrize("fmt", sorted(BAD))
 def test_bad_sample_rows_are_each_rejected_with_their_reason(samples, tmp_path, fmt):
     src = samples / f"{fmt}_bad.jsonl"
-    out, summary = convert(tmp_path, src, fmt)
+    out, summary = convert(tmp_path, src, fmt, code=1)  # nothing kept: exit 1
     assert summary["read"] == summary["rejected"] == len(BAD[fmt]) and summary["kept"] == 0
     rejects = [json.loads(x) for x in (tmp_path / f"{src.stem}.rejects.jsonl").read_text()
                .splitlines()]

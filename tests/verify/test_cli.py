@@ -100,3 +100,30 @@ def test_report_command(tmp_path):
     assert "report of" in text
     html = (tmp_path / "r.html").read_text()
     assert "<svg" in html and "format: IFN" in html
+
+
+def _calls_unknown_tool(i: int) -> dict:
+    return {"id": f"u{i}", "tools": [{"type": "function", "function": {
+        "name": "teleport", "description": "teleport somewhere", "parameters": {
+            "type": "object", "properties": {"to": {"type": "string"}}, "required": ["to"]}}}],
+        "messages": [{"role": "user", "content": f"teleport me to place {i}"},
+                     {"role": "assistant", "tool_calls": [{"id": "c0", "type": "function",
+                      "function": {"name": "teleport", "arguments": {"to": f"p{i}"}}}]}]}
+
+
+def test_tools_without_code_get_a_note_on_what_to_do_and_nothing_kept_exits_1(tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(_calls_unknown_tool(i)) + "\n" for i in range(4)))
+    out = tmp_path / "v.jsonl"
+    proc = cli(["verify", str(data), "-o", str(out), "--stages", "format,execution"])
+    text, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, text
+    assert "4 of 4 records call tools that no module provides" in text
+    assert "--skip-unexecutable" in text and "--tools" in text
+    assert "every row was rejected (execution:no_executable_tool: 4)" in text
+    # the advice works: the same run with the flag keeps them (unchecked), exit 0
+    proc = cli(["verify", str(data), "-o", str(out), "--stages", "format,execution",
+                "--skip-unexecutable", "--restart"])
+    text, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, text
+    assert len(out.read_text().splitlines()) == 4

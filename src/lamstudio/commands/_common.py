@@ -11,7 +11,20 @@ import typer
 
 from lamstudio._console import console, err_console
 
-__all__ = ["console", "err_console", "fail", "flag", "row_progress"]
+__all__ = ["all_rejected", "console", "err_console", "fail", "flag", "row_progress"]
+
+
+def all_rejected(reasons: Any, inputs: Any, from_format: str) -> str:
+    """Why nothing was kept, in one line: the commonest reasons and, when the rows read as
+    another format, the ``--from`` that would read them."""
+    from lamstudio.sources import sniff_format
+
+    top = ", ".join(f"{code}: {n:,}" for code, n in reasons.most_common(3))
+    line = f"every row was rejected ({top})"
+    other = sniff_format(inputs[0], exclude=(from_format,)) if inputs else None
+    if other:
+        line += f"; the rows read as {other!r}: add --from {other}"
+    return line
 
 
 def flag(name: str, help: str) -> Any:  # noqa: A002 - typer's own word

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from lamstudio.commands._common import console, fail, row_progress
+from lamstudio.commands._common import all_rejected, console, fail, row_progress
 
 
 def register(app: typer.Typer) -> None:
@@ -66,3 +66,5 @@ def convert(
     if summary:
         with atomic_path(summary) as tmp:
             tmp.write_text(json.dumps(tally.to_dict(), indent=2))
+    if tally.kept == 0:
+        fail(all_rejected(tally.reasons, inputs, from_format), code=1)

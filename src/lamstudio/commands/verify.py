@@ -7,7 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
-from lamstudio.commands._common import console, err_console, fail, flag, row_progress
+from lamstudio.commands._common import (
+    all_rejected,
+    console,
+    err_console,
+    fail,
+    flag,
+    row_progress,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -108,6 +115,10 @@ def _run(inputs: list[Path], output: Path, rejects: Path | None, cfg: Any,
     if result.resumed_chunks:
         console.print(f"resumed after {result.resumed_chunks} committed chunk(s)")
     console.print(f"kept -> {output}\nrejected -> {rejects or default_rejects_path(output)}")
+    if result.tally.total.kept == 0:
+        load = result.tally.stages.get("load")
+        reasons = load.reasons if load and load.rejected else result.tally.total.reasons
+        fail(all_rejected(reasons, inputs, cfg.from_format), code=1)
 
 
 def report(

@@ -15,6 +15,8 @@ from lamstudio.sources._base import (
 )
 from lamstudio.sources._convert import convert
 from lamstudio.sources._registry import FORMATS, UnknownFormat, get_format
+from lamstudio.sources._sniff import sniff_format
 
 __all__ = ["FORMATS", "Result", "SourceError", "UnknownFormat", "convert", "convert_rows",
-           "dump_with", "get_format", "load_with", "lost_fields", "parse_json_field", "require"]
+           "dump_with", "get_format", "load_with", "lost_fields", "parse_json_field", "require",
+           "sniff_format"]

@@ -172,7 +172,7 @@ def _load_answers(p: Path, answers: str | os.PathLike[str] | None,
         return {}
     report.answers_file = str(apath)
     by_id: dict[str, dict[str, Any]] = {}
-    for row in read_rows(apath):
+    for row in read_rows(apath, allow_empty=True):  # irrelevance has no answers
         where = f"{row.file}:{row.line}"
         if isinstance(row, BadRow):
             raise InputError(f"{where}: {row.message} (answer files must be readable whole)")

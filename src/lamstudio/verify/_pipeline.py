@@ -271,6 +271,13 @@ class _Run:
             if name not in self.cfg.stages:
                 self.notes.append(f"{name} stage not run (--stages)")
         skipped = self.tally.stages.get("execution")
+        unexecutable = skipped.reasons.get("no_executable_tool", 0) if skipped else 0
+        if unexecutable:  # the data's tools have no code here: say what to do about it
+            assert skipped is not None
+            self.notes.append(
+                f"execution: {unexecutable:,} of {skipped.read:,} records call tools that no "
+                "module provides (no_executable_tool); give their code with --tools "
+                "MODULE.py, or pass them unchecked with --skip-unexecutable")
         if skipped and skipped.warnings.get("no_executable_tool"):
             self.notes.append(f"execution: {skipped.warnings['no_executable_tool']:,} records "
                               "passed unchecked (no executable tool, --skip-unexecutable)")
