@@ -89,3 +89,21 @@ def test_parse_call_reads_literals_only() -> None:
         "mv", [], {"source": "a", "destination": "b"})
     with pytest.raises(ValueError):
         parse_call("__import__('os').system('true')")
+
+
+def test_calls_to_functions_not_offered_are_labelled_ifn_not_iac() -> None:
+    from lamstudio.eval import load_suite
+    from lamstudio.eval._score import score_case
+
+    case = load_suite("bfcl:multi_turn_base", 1)[0]
+    offered = {f["name"] for f in case.functions}
+    assert "teleport" not in offered
+    # the model spends its first turn on ~50 calls to a tool it was not given, then stops
+    first = [[{"name": "teleport", "arguments": {"to": f"p{i}"}}] for i in range(50)]
+    turns = [first] + [[] for _ in case.ground_truth[1:]]
+    result = score_case(case, {"id": case.id, "turns": turns})
+    assert not result["valid"]
+    assert result["pattern"] == "IFN", result
+    # the same failure without stray calls is still an insufficient-calls one
+    quiet = score_case(case, {"id": case.id, "turns": [[] for _ in case.ground_truth]})
+    assert quiet["pattern"] == "IAC"

@@ -89,3 +89,31 @@ def test_openai_backend_multi_turn_agent_loop_scores_ground_truth() -> None:
     assert len(turns) == len(case.ground_truth)
     assert any(m["role"] == "tool" for m in sent[-1]["messages"])  # it saw the results
     assert score_all([case], preds)[0]["valid"]
+
+
+def test_progress_moves_after_every_batch_while_generating(tiny_model, tmp_path) -> None:
+    from lamstudio.eval import evaluate
+
+    cases = load_suite("bfcl:simple_python", limit=6)
+    gen = TransformersGenerator(str(tiny_model), batch_size=2, max_new_tokens=4)
+    ticks: list[int] = []
+    run_cases(cases, gen, tick=lambda: ticks.append(1))
+    assert len(ticks) == 6
+    # eval's own progress: a "generating" phase sized to the suite, ticked per case
+    phases: dict[str, list[int]] = {}
+
+    def progress(label: str, total: int):
+        phases[label] = [total, 0]
+        return lambda: phases[label].__setitem__(1, phases[label][1] + 1)
+
+    evaluate(str(tiny_model), "bfcl:simple_python", limit=4, batch_size=2, max_new_tokens=4,
+             out=tmp_path / "ev", progress=progress)
+    assert phases["generating"] == [4, 4] and phases["scoring"] == [4, 4]
+
+
+def test_generator_reports_each_batch_as_it_finishes(tiny_model) -> None:
+    cases = load_suite("bfcl:simple_python", limit=5)
+    gen = TransformersGenerator(str(tiny_model), batch_size=2, max_new_tokens=4)
+    seen: list[int] = []
+    gen([(c.turns[0], c.tools(), c.system) for c in cases], on_done=seen.append)
+    assert seen == [2, 2, 1]

@@ -99,4 +99,7 @@ def compare(
         ra, rb = load_results(a), load_results(b)
     except (OSError, ValueError) as exc:
         fail(f"cannot read results: {exc}")
-    console.print(compare_table(ra, rb, str(a), str(b)))
+    try:
+        console.print(compare_table(ra, rb, str(a), str(b)))
+    except ValueError as exc:
+        fail(f"nothing to compare: {exc}")

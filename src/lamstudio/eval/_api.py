@@ -75,7 +75,8 @@ def evaluate(model: str, suite: str, *, backend: str = "transformers",
     generate = make_generator(model, backend, base_url, batch_size, max_new_tokens)
     tick = progress("generating", len(cases)) if progress else None
     preds = run_cases(cases, generate, max_steps, tick)
-    return _finish(Path(out), model, suite, cases, preds, progress, write_predictions=True)
+    return _finish(Path(out), model, suite, cases, preds, progress, write_predictions=True,
+                   limit=limit)
 
 
 def score(suite: str, predictions: str | Path, *, out: str | Path = "out/eval",
@@ -88,15 +89,16 @@ def score(suite: str, predictions: str | Path, *, out: str | Path = "out/eval",
     cases = cases_of(suite, limit)
     preds, problems = read_predictions(Path(predictions), strict)
     known = {c.id for c in cases}
-    result = _finish(Path(out), model, suite, cases, preds, progress, write_predictions=False)
+    result = _finish(Path(out), model, suite, cases, preds, progress, write_predictions=False,
+                     limit=limit)
     result.problems, result.stray = problems, [i for i in preds if i not in known]
     return result
 
 
 def _finish(out: Path, model: str, suite: str, cases: list[EvalCase],
             preds: dict[str, Any], progress: Progress | None,
-            write_predictions: bool) -> EvalResult:
+            write_predictions: bool, limit: int | None = None) -> EvalResult:
     results = score_all(cases, preds, progress("scoring", len(cases)) if progress else None)
-    summary = summarize(results, model, suite)
+    summary = summarize(results, model, suite, limit)
     paths = write_outputs(out, model, results, summary, preds, write_predictions)
     return EvalResult(summary, results, paths)

@@ -16,7 +16,7 @@ import hashlib
 import importlib
 import inspect
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
 from lamstudio.eval._verdict import OK, Call, CallVerdict, fail
@@ -117,8 +117,21 @@ Turns = Sequence[Sequence[Sequence[Call | str]]]  # turn -> step -> calls
 
 
 def check_multi_turn(make_env: Callable[[], Executor], model_turns: Turns,
-                     truth_turns: Sequence[Sequence[Call | str]]) -> CallVerdict:
-    """Judge a multi-turn episode: ``model_turns[t]`` is the model's steps in turn ``t``."""
+                     truth_turns: Sequence[Sequence[Call | str]],
+                     offered: Collection[str] | None = None) -> CallVerdict:
+    """Judge a multi-turn episode: ``model_turns[t]`` is the model's steps in turn ``t``.
+    ``offered``: the names of the functions the case offers; a failed episode in which the
+    model called any other is labelled IFN, by what happened, whatever turn failed."""
+    verdict = _check(make_env, model_turns, truth_turns)
+    if not verdict.valid and offered is not None:
+        made = {_name(c) for turn in model_turns for step in turn for c in step}
+        if made - set(offered):
+            verdict.pattern = "IFN"
+    return verdict
+
+
+def _check(make_env: Callable[[], Executor], model_turns: Turns,
+           truth_turns: Sequence[Sequence[Call | str]]) -> CallVerdict:
     if len(model_turns) != len(truth_turns):
         return _with(fail("turn_count", f"{len(model_turns)} turns, expected "
                                         f"{len(truth_turns)}"), "IAC")

@@ -34,7 +34,12 @@ def summary_tables(summary: dict[str, Any]) -> list[Any]:
 def overall_line(summary: dict[str, Any]) -> str:
     b = summary["bfcl"]
     groups = ", ".join(f"{g} {v:.1%}" for g, v in b["groups"].items())
-    return (f"BFCL v4 overall (weighted as the leaderboard): {b['overall']:.2%} [{groups}]\n"
+    if summary.get("limit"):  # a subset's number must not pass for the leaderboard's
+        head = (f"BFCL v4 overall on a subset (--limit {summary['limit']}: the first "
+                f"{summary['limit']} cases of each category; not the leaderboard's number)")
+    else:
+        head = "BFCL v4 overall (weighted as the leaderboard)"
+    return (f"{head}: {b['overall']:.2%} [{groups}]\n"
             f"not run, counted as 0 by BFCL: {', '.join(b['not_run']) or 'none'}")
 
 
@@ -83,7 +88,16 @@ def load_results(path: Path) -> list[dict[str, Any]]:
 
 def compare_table(a: list[dict[str, Any]], b: list[dict[str, Any]], name_a: str,
                   name_b: str) -> Any:
+    """A against B over the cases both ran (a ``--limit`` run or another suite compared with
+    a full one would otherwise compare different cases); the caption says what was left out.
+    ``ValueError`` when they share none."""
     from rich.table import Table
+
+    ids_a, ids_b = {r["id"] for r in a}, {r["id"] for r in b}
+    shared = ids_a & ids_b
+    if not shared:
+        raise ValueError(f"the runs share no case ({len(ids_a)} in A, {len(ids_b)} in B)")
+    a, b = [r for r in a if r["id"] in shared], [r for r in b if r["id"] in shared]
 
     def per(rs: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
         c: dict[str, Counter[str]] = defaultdict(Counter)
@@ -115,6 +129,10 @@ def compare_table(a: list[dict[str, Any]], b: list[dict[str, Any]], name_a: str,
                                              "red" if delta.startswith("-") else None)
         table.add_row(cat, _pct(acc_a), _pct(acc_b), delta, str(fixed), str(broken),
                       style=style)
+    if shared != ids_a | ids_b:
+        table.caption = (f"[yellow]over the {len(shared):,} cases both ran: "
+                         f"{len(ids_a - shared):,} only in A and {len(ids_b - shared):,} only "
+                         "in B are left out[/]")
     return table
 
 

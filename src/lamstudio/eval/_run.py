@@ -24,6 +24,8 @@ Step = dict[str, Any]  # {"output": text} or {"calls": [...]} (+ "error")
 
 
 class TransformersGenerator:
+    reports_progress = True  # calls on_done(n) after every batch, not once per request list
+
     def __init__(self, path: str, batch_size: int = 8, max_new_tokens: int = 256) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -43,9 +45,11 @@ class TransformersGenerator:
         t = Trajectory(id="eval", system=system, tools=tools, messages=msgs)
         return self.renderer.prompt_ids(t)
 
-    def __call__(self, requests: Sequence[Request]) -> list[Step]:
+    def __call__(self, requests: Sequence[Request],
+                 on_done: Callable[[int], None] | None = None) -> list[Step]:
         gens = greedy_generate(self.model, self.renderer, [self._prompt(r) for r in requests],
-                               max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)
+                               max_new_tokens=self.max_new_tokens, batch_size=self.batch_size,
+                               on_batch=on_done)
         return [{"output": g.text, "error": g.error} if g.error else {"output": g.text}
                 for g in gens]
 
@@ -124,16 +128,30 @@ def run_cases(cases: Sequence[EvalCase], generate: Callable[[Sequence[Request]],
     single = [c for c in cases if c.check != "multi_turn"]
     for start in range(0, len(single), 64):
         chunk = single[start:start + 64]
-        steps = generate([(c.turns[0], c.tools(), c.system) for c in chunk])
+        steps = _generate(generate, [(c.turns[0], c.tools(), c.system) for c in chunk], tick)
         for case, step in zip(chunk, steps, strict=True):
             preds[case.id] = {"id": case.id, **step}
-            if tick:
-                tick()
     for case in (c for c in cases if c.check == "multi_turn"):
         preds[case.id] = {"id": case.id, "turns": _episode(case, generate, max_steps)}
         if tick:
             tick()
     return preds
+
+
+def _generate(generate: Callable[..., list[Step]], requests: list[Request],
+              tick: Callable[[], None] | None) -> list[Step]:
+    """One call of the generator; the progress bar moves after every batch when the generator
+    says how far it got (a slow CPU takes minutes over 64 requests), else after the call."""
+    def done(n: int) -> None:
+        for _ in range(n):
+            tick()  # type: ignore[misc]
+
+    if tick and getattr(generate, "reports_progress", False):
+        return generate(requests, on_done=done)
+    steps = generate(requests)
+    if tick:
+        done(len(requests))
+    return steps
 
 
 def _episode(case: EvalCase, generate: Callable[[Sequence[Request]], list[Step]],

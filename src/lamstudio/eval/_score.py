@@ -43,7 +43,8 @@ def score_case(case: EvalCase, pred: dict[str, Any] | None) -> dict[str, Any]:
             model = [[_step_calls(s) for s in (t if isinstance(t, list) else [t])]
                      for t in turns]
             calls = [c for t in model for s in t for c in s]
-            verdict = check_multi_turn(case.env_factory, model, case.ground_truth)
+            verdict = check_multi_turn(case.env_factory, model, case.ground_truth,
+                                       offered={f.get("name") for f in case.functions})
         raw = turns
     else:
         verdict, calls, raw = _score_single(case, pred)
@@ -83,7 +84,9 @@ def score_all(cases: list[EvalCase], predictions: dict[str, dict[str, Any]],
 
 
 def summarize(results: Iterable[dict[str, Any]], model: str = "",
-              suite: str = "") -> dict[str, Any]:
+              suite: str = "", limit: int | None = None) -> dict[str, Any]:
+    """Accuracy per category, error patterns and BFCL's weighted overall; ``limit`` (the
+    first N cases of each category) is kept so reports can say the overall is a subset's."""
     per: dict[str, Counter[str]] = defaultdict(Counter)
     patterns: Counter[str] = Counter()
     codes: Counter[str] = Counter()
@@ -98,7 +101,7 @@ def summarize(results: Iterable[dict[str, Any]], model: str = "",
                         "accuracy": c["correct"] / c["total"]} for cat, c in per.items()}
     total = sum(c["total"] for c in categories.values())
     correct = sum(c["correct"] for c in categories.values())
-    return {"model": model, "suite": suite, "total": total, "correct": correct,
+    return {"model": model, "suite": suite, "limit": limit, "total": total, "correct": correct,
             "accuracy": correct / total if total else 0.0, "categories": categories,
             "patterns": {p: patterns.get(p, 0) for p in PATTERNS},
             "codes": dict(codes.most_common()),
