@@ -40,6 +40,8 @@ def test_train_and_export_commands(assets: dict[str, Path], tmp_path: Path) -> N
     assert json.loads((tmp_path / "run" / "run.json").read_text())["mode"] == "full"
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["eval_loss"] > 0  # the separate eval file was evaluated
+    evals = [line for line in res.output.splitlines() if "eval_loss" in line]
+    assert len(evals) == 1, res.output  # the final evaluation, printed once
     res = runner.invoke(app, ["export", str(tmp_path / "run"), "-o", str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "out" / "model.safetensors").is_file()

@@ -418,6 +418,16 @@ def _quiet() -> None:
     hf_logging.disable_progress_bar()
 
 
+def _final_eval(trainer: Any) -> dict[str, Any]:
+    """Eval metrics at the last step: the Trainer's own when it evaluated there (transformers
+    does at the end of some schedules), else one evaluation now; never two (each prints)."""
+    step = trainer.state.global_step
+    done = [h for h in trainer.state.log_history if "eval_loss" in h and h.get("step") == step]
+    if done:
+        return {k: v for k, v in done[-1].items() if k.startswith("eval_")}
+    return trainer.evaluate()
+
+
 def train(cfg: TrainConfig, resume: bool = False, callbacks: Sequence[Any] = ()) -> RunResult:
     """Run one training job as described by ``cfg`` (one process of a launch, or alone).
 
@@ -469,7 +479,7 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: Sequence[Any] = ())
     out = trainer.train(resume_from_checkpoint=ckpt)
     metrics = dict(out.metrics)
     if eval_rows:
-        metrics.update(trainer.evaluate())
+        metrics.update(_final_eval(trainer))
     metrics.update(meter.summary())
     metrics["world_size"] = args.world_size
     final = run_dir / "final"

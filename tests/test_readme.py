@@ -1,0 +1,135 @@
+"""README's commands run as written, in order, on a fresh clone.
+
+Every ```bash block of README.md is split into commands and run with bash in a copy of the
+repository's files (what ``git clone`` gives), with ``lamstudio`` on PATH and this venv as
+``.venv``. Small data and a tiny model keep it fast: the only thing prepared beforehand is
+``xlam_60k.json``, the user's download, here the shipped sample of the same shape. A command
+that cannot run here is listed in SKIPPED with the reason; everything else must exit 0, and
+the files README's later commands read must be there. The Python block runs after them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "src" / "lamstudio" / "data" / "samples"
+
+# Command prefix -> why it is not run here. Keep this short.
+SKIPPED = {
+    "make quickstart": "~13 minutes of training; tests/quickstart runs the same pipeline small",
+    "make test": "the test suite itself",
+    "lamstudio quickstart": "~13 minutes of training; tests/quickstart runs the same pipeline "
+                            "small",
+    "lamstudio verify data/xlam.jsonl -o data/judged.jsonl": "needs a judge server "
+                                                            "(tests/verify runs a scripted one)",
+    "accelerate launch": "several processes and an 8B model from the hub "
+                         "(tests/train/test_distributed.py runs DDP on CPU)",
+    "lamstudio eval --model my-model --backend openai": "needs a served model "
+                                                        "(tests/eval/test_run.py serves one)",
+}
+
+
+def readme_commands(text: str) -> list[str]:
+    """The commands of every ```bash block, in order: comment lines dropped, ``\\``
+    continuations joined."""
+    out: list[str] = []
+    for block in re.findall(r"^```bash\n(.*?)^```", text, re.S | re.M):
+        pending = ""
+        for line in block.splitlines():
+            if not pending and (not line.strip() or line.lstrip().startswith("#")):
+                continue
+            if line.rstrip().endswith("\\"):
+                pending += line.rstrip()[:-1].rstrip() + " "
+                continue
+            out.append((pending + line.strip()).strip())
+            pending = ""
+    return out
+
+
+def skip_reason(command: str) -> str | None:
+    return next((why for prefix, why in SKIPPED.items() if command.startswith(prefix)), None)
+
+
+def python_block(text: str) -> str:
+    (code,) = re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)
+    return code
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's files (tracked, or new and not ignored) in a fresh directory."""
+    pytest.importorskip("bfcl_eval")
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    dest = tmp_path_factory.mktemp("clone")
+    for name in files:
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    (dest / ".venv").symlink_to(Path(sys.prefix))  # what the Makefile makes
+    shutil.copy(SAMPLES / "apigen.jsonl", dest / "xlam_60k.json")  # the user's download
+    bin_dir = dest.parent / f"{dest.name}-bin"
+    bin_dir.mkdir()
+    (bin_dir / "lamstudio").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m lamstudio "$@"\n')
+    (bin_dir / "lamstudio").chmod(0o755)
+    return dest
+
+
+def _env(clone: Path) -> dict[str, str]:
+    bin_dir = clone.parent / f"{clone.name}-bin"
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "COLUMNS": "120",
+            "OMP_NUM_THREADS": "1"}
+
+
+def test_readme_lists_its_commands_and_skips_few():
+    commands = readme_commands((ROOT / "README.md").read_text())
+    assert any(c.startswith("lamstudio convert --from apigen") for c in commands)
+    assert any("\\" not in c and "--skip-unexecutable" in c for c in commands)  # joined
+    skipped = [c for c in commands if skip_reason(c)]
+    assert len(skipped) <= len(SKIPPED) and len(commands) - len(skipped) >= 15
+    for prefix in SKIPPED:  # no stale entries
+        assert any(c.startswith(prefix) for c in commands), prefix
+
+
+def test_every_readme_command_runs_in_order_on_a_fresh_clone(clone):
+    text = (clone / "README.md").read_text()
+    env = _env(clone)
+    ran = []
+    for command in readme_commands(text):
+        if skip_reason(command):
+            continue
+        res = subprocess.run(["bash", "-c", "set -o pipefail; " + command], cwd=clone,
+                             env=env, capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, f"$ {command}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+        ran.append((command, res.stdout + res.stderr))
+    outputs = dict(ran)
+    # what the steps promise, checked on what they wrote
+    assert (clone / "data" / "verified.jsonl").read_text().strip()
+    assert (clone / "report.html").read_text().startswith("<!doctype html>")
+    assert (clone / "runs" / "tiny-cpu-model" / "config.json").is_file()
+    assert (clone / "out" / "scored" / "summary.json").is_file()
+    train_out = next(o for c, o in ran if c.startswith("lamstudio train"))
+    evals = [line for line in train_out.splitlines() if "eval_loss" in line]
+    assert len(evals) == len(set(evals)), f"a line printed twice:\n{train_out}"
+    compare = next(o for c, o in outputs.items() if c.startswith("lamstudio eval compare"))
+    assert "left out" not in compare  # the same cases on both sides
+
+
+def test_readme_python_block_runs_after_the_commands(clone):
+    code = python_block((clone / "README.md").read_text())
+    code = "\n".join(line for line in code.splitlines()
+                     if not line.startswith("run_quickstart("))  # SKIPPED: lamstudio quickstart
+    res = subprocess.run([sys.executable, "-c", code], cwd=clone, env=_env(clone),
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
