@@ -127,6 +127,9 @@ def test_every_readme_command_runs_in_order_on_a_fresh_clone(clone):
 
 
 def test_readme_python_block_runs_after_the_commands(clone):
+    """The same pipeline from Python: an alternative to the commands, so their training run
+    is removed first (a run dir with checkpoints needs --resume); it reuses their tiny model."""
+    shutil.rmtree(clone / "runs" / "tiny-cpu", ignore_errors=True)
     code = python_block((clone / "README.md").read_text())
     code = "\n".join(line for line in code.splitlines()
                      if not line.startswith("run_quickstart("))  # SKIPPED: lamstudio quickstart
