@@ -34,6 +34,9 @@ SKIPPED = {
                          "(tests/train/test_distributed.py runs DDP on CPU)",
     "lamstudio eval --model my-model --backend openai": "needs a served model "
                                                         "(tests/eval/test_run.py serves one)",
+    "lamstudio agent run --model my-model --base-url": "needs a served model "
+                                                      "(tests/agent runs a scripted one)",
+    "lamstudio verify episodes.jsonl": "reads the episodes of the agent run above",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 
 import typer
@@ -47,9 +48,22 @@ def _flags_take_no_value() -> None:
     TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
 
 
+def _one_line_summaries(typer_app: typer.Typer) -> None:
+    """A command's summary in a list is its docstring's first paragraph on one line (typer
+    keeps the docstring's line breaks there, which wrap mid-sentence)."""
+    for info in typer_app.registered_commands:
+        doc = info.help or (info.callback.__doc__ if info.callback else None)
+        if info.short_help is None and doc:
+            info.short_help = " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _one_line_summaries(group.typer_instance)
+
+
 _flags_take_no_value()
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
+_one_line_summaries(app)
 
 
 _EVAL_SUBCOMMANDS = {"run", "score", "compare"}

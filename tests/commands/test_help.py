@@ -86,3 +86,14 @@ def test_formats_wrap_inside_their_column_when_piped():
     starts = {line.split()[0] for line in lines if line and not line.startswith(" ")}
     assert starts <= {"lamstudio", "apigen", "openai", "sharegpt", "actionstudio", "react",
                       "bfcl"}, lines
+
+
+def test_command_summaries_in_lists_are_one_line_each():
+    for path in COMMANDS:
+        res = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "250", "NO_COLOR": "1"})
+        panel = res.output.split("Commands", 1)[1] if "Commands" in res.output else ""
+        rows = [ln.strip("│ ").strip() for ln in panel.splitlines()
+                if ln.startswith("│") and ln.strip("│ ").strip()]
+        for row in rows:  # every row starts with a command name, none is a wrapped tail
+            name = row.split()[0]
+            assert any(p[-1:] == [name] for p in COMMANDS), (path, row)

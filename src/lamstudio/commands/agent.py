@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lamstudio.commands._common import console, fail, row_progress
+from lamstudio.commands._common import console, fail, flag, row_progress
 
 
 def register(app: typer.Typer) -> None:
@@ -56,8 +56,8 @@ def run(
         help="NAME of the environment variable holding the API key")] = "OPENAI_API_KEY",
     tools: Annotated[list[Path] | None, typer.Option(
         "--tools", help="tool module (.py) to offer besides the built-ins; repeatable")] = None,
-    no_builtin_tools: Annotated[bool, typer.Option(
-        help="do not offer lamstudio's built-in tools")] = False,
+    no_builtin_tools: Annotated[bool, flag(
+        "--no-builtin-tools", "do not offer lamstudio's built-in tools")] = False,
     max_steps: Annotated[int, typer.Option(help="model calls per episode")] = 10,
     max_tokens: Annotated[int, typer.Option(help="tokens per model call")] = 512,
     temperature: Annotated[float, typer.Option(help="sampling temperature")] = 0.0,

@@ -34,9 +34,11 @@ def inspect(
         help="records to run the template checker on (0 = all)")] = 200,
     full: Annotated[bool, flag("--full", "do not shorten long masked spans")] = False,
 ) -> None:
-    """Print rendered samples (trained tokens green, masked dim) and check the template:
-    nothing trained outside assistant turns, inference prompts identical to the training
-    prefixes, rendered calls parse back to the record's calls. Exit 1 if a check fails."""
+    """Print rendered samples (trained tokens green, masked dim) and check the template.
+
+    The checks: nothing trained outside assistant turns, inference prompts identical to the
+    training prefixes, rendered calls parse back to the record's calls. Exit 1 if one fails.
+    """
     if template not in ("auto", "default", "chatml_tools", "model"):
         fail(f"--template must be auto, default, chatml_tools or model, not {template!r}")
     records = _records(data, from_format)
