@@ -105,6 +105,7 @@ def test_readme_lists_its_commands_and_skips_few():
         assert any(c.startswith(prefix) for c in commands), prefix
 
 
+@pytest.mark.slow
 def test_every_readme_command_runs_in_order_on_a_fresh_clone(clone):
     text = (clone / "README.md").read_text()
     env = _env(clone)
@@ -129,6 +130,7 @@ def test_every_readme_command_runs_in_order_on_a_fresh_clone(clone):
     assert "left out" not in compare  # the same cases on both sides
 
 
+@pytest.mark.slow
 def test_readme_python_block_runs_after_the_commands(clone):
     """The same pipeline from Python: an alternative to the commands, so their training run
     is removed first (a run dir with checkpoints needs --resume); it reuses their tiny model."""
