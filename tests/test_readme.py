@@ -28,16 +28,15 @@ SKIPPED = {
     "make test": "the test suite itself",
     "lamstudio quickstart": "~13 minutes of training; tests/quickstart runs the same pipeline "
                             "small",
-    "lamstudio verify data/xlam.jsonl -o data/judged.jsonl": "needs a judge server "
-                                                            "(tests/verify runs a scripted one)",
     "accelerate launch": "several processes and an 8B model from the hub "
                          "(tests/train/test_distributed.py runs DDP on CPU)",
-    "lamstudio eval --model my-model --backend openai": "needs a served model "
-                                                        "(tests/eval/test_run.py serves one)",
-    "lamstudio agent run --model my-model --base-url": "needs a served model "
-                                                      "(tests/agent runs a scripted one)",
-    "lamstudio verify episodes.jsonl": "reads the episodes of the agent run above",
+    "lamstudio eval --model my-model --backend openai": (
+        "every BFCL AST category: thousands of requests and their scoring, minutes; "
+        "tests/eval/test_run.py runs this backend against a scripted server"),
 }
+
+# README's server address -> what the test serves there (the port is any free one).
+SERVED = "http://127.0.0.1:8000/v1"
 
 
 def readme_commands(text: str) -> list[str]:
@@ -88,11 +87,21 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
+@pytest.fixture(scope="module")
+def server():
+    """README's OpenAI-compatible server (the judge, the agent's model): a scripted one that
+    always answers a passing judge verdict, which the agent takes as its final answer."""
+    from tests.support.scripted_server import Reply, ScriptedServer
+
+    with ScriptedServer(lambda body: Reply('{"pass": true, "reason": "fine"}')) as srv:
+        yield srv
+
+
 def _env(clone: Path) -> dict[str, str]:
     bin_dir = clone.parent / f"{clone.name}-bin"
     return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
             "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "COLUMNS": "120",
-            "OMP_NUM_THREADS": "1"}
+            "OMP_NUM_THREADS": "1", "JUDGE_API_KEY": "test-key"}
 
 
 def test_readme_lists_its_commands_and_skips_few():
@@ -106,14 +115,15 @@ def test_readme_lists_its_commands_and_skips_few():
 
 
 @pytest.mark.slow
-def test_every_readme_command_runs_in_order_on_a_fresh_clone(clone):
+def test_every_readme_command_runs_in_order_on_a_fresh_clone(clone, server):
     text = (clone / "README.md").read_text()
     env = _env(clone)
     ran = []
     for command in readme_commands(text):
         if skip_reason(command):
             continue
-        res = subprocess.run(["bash", "-c", "set -o pipefail; " + command], cwd=clone,
+        served = command.replace(SERVED, server.base_url)
+        res = subprocess.run(["bash", "-c", "set -o pipefail; " + served], cwd=clone,
                              env=env, capture_output=True, text=True, timeout=600)
         assert res.returncode == 0, f"$ {command}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
         ran.append((command, res.stdout + res.stderr))
@@ -128,6 +138,8 @@ def test_every_readme_command_runs_in_order_on_a_fresh_clone(clone):
     assert len(evals) == len(set(evals)), f"a line printed twice:\n{train_out}"
     compare = next(o for c, o in outputs.items() if c.startswith("lamstudio eval compare"))
     assert "left out" not in compare  # the same cases on both sides
+    assert (clone / "data" / "judged.jsonl").read_text().strip()  # the judge passed them
+    assert len(server.requests) > 12  # the judge and the agent asked it
 
 
 @pytest.mark.slow
