@@ -33,7 +33,10 @@ SKIPPED = {
     "lamstudio eval --model my-model --backend openai": (
         "every BFCL AST category: thousands of requests and their scoring, minutes; "
         "tests/eval/test_run.py runs this backend against a scripted server"),
+    "lamstudio serve": "a server: it runs until stopped (tests/serve starts and queries it)",
 }
+# A ```python block whose first line starts so -> why it is not run here.
+PYTHON_SKIPPED = {"from openai import OpenAI": "a client of `lamstudio serve` (tests/serve)"}
 
 # README's server address -> what the test serves there (the port is any free one).
 SERVED = "http://127.0.0.1:8000/v1"
@@ -60,9 +63,10 @@ def skip_reason(command: str) -> str | None:
     return next((why for prefix, why in SKIPPED.items() if command.startswith(prefix)), None)
 
 
-def python_block(text: str) -> str:
-    (code,) = re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)
-    return code
+def python_blocks(text: str) -> list[str]:
+    """The ```python blocks not in PYTHON_SKIPPED."""
+    return [code for code in re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)
+            if not any(code.startswith(prefix) for prefix in PYTHON_SKIPPED)]
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +151,7 @@ def test_readme_python_block_runs_after_the_commands(clone):
     """The same pipeline from Python: an alternative to the commands, so their training run
     is removed first (a run dir with checkpoints needs --resume); it reuses their tiny model."""
     shutil.rmtree(clone / "runs" / "tiny-cpu", ignore_errors=True)
-    code = python_block((clone / "README.md").read_text())
+    (code,) = python_blocks((clone / "README.md").read_text())  # "Use from Python"
     code = "\n".join(line for line in code.splitlines()
                      if not line.startswith("run_quickstart("))  # SKIPPED: lamstudio quickstart
     res = subprocess.run([sys.executable, "-c", code], cwd=clone, env=_env(clone),
