@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lamstudio.commands._common import console, err_console, fail, row_progress
+from lamstudio.commands._common import console, err_console, fail, flag, row_progress
 
 SUITE_HELP = ("bfcl:CATEGORY[,CATEGORY...] (also bfcl:all, bfcl:single_turn, bfcl:ast, "
               "bfcl:multi_turn) or a JSONL file of lamstudio records")
@@ -63,8 +63,8 @@ def score(
     out: Annotated[Path, typer.Option("-o", "--out", help="output folder")] = Path("out/eval"),
     model: Annotated[str, typer.Option(help="name shown in reports")] = "predictions",
     limit: Annotated[int | None, typer.Option(help="first N cases of each category")] = None,
-    strict: Annotated[bool, typer.Option(help="refuse predictions with any problem (bad "
-                                         "line, wrong type, duplicate id)")] = False,
+    strict: Annotated[bool, flag("--strict", "refuse predictions with any problem (bad "
+                                             "line, wrong type, duplicate id)")] = False,
 ) -> None:
     """Score outputs produced elsewhere (no model needed)."""
     from lamstudio.eval import EvalError
