@@ -113,7 +113,7 @@ def test_readme_lists_its_commands_and_skips_few():
     assert any(c.startswith("lamstudio convert --from apigen") for c in commands)
     assert any("\\" not in c and "--skip-unexecutable" in c for c in commands)  # joined
     skipped = [c for c in commands if skip_reason(c)]
-    assert len(skipped) <= len(SKIPPED) and len(commands) - len(skipped) >= 15
+    assert len(skipped) <= 8 and len(commands) - len(skipped) >= 15  # skips kept few
     for prefix in SKIPPED:  # no stale entries
         assert any(c.startswith(prefix) for c in commands), prefix
 
