@@ -111,7 +111,7 @@ def _run(inputs: list[Path], output: Path, rejects: Path | None, cfg: Any,
         raise typer.Exit(130) from None
     console.print(result.tally.render())
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {note}", soft_wrap=True)  # one line, greppable
     if result.resumed_chunks:
         console.print(f"resumed after {result.resumed_chunks} committed chunk(s)")
     console.print(f"kept -> {output}\nrejected -> {rejects or default_rejects_path(output)}")
