@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "lamstudio.commands.eval",
     "lamstudio.commands.quickstart",
     "lamstudio.commands.agent",
+    "lamstudio.commands.models",
 ]
 
 for _name in COMMAND_MODULES:
