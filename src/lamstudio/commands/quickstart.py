@@ -30,6 +30,9 @@ def quickstart(
                                     "the run is not comparable [default: no cap]")] = None,
     n_train: Annotated[int | None, typer.Option(help="generated training records")] = None,
     n_heldout: Annotated[int | None, typer.Option(help="generated held-out records")] = None,
+    threads: Annotated[int | None, typer.Option(
+        help="CPU threads (default 2; on a machine busy with other jobs 1 can be faster)")]
+    = None,
     bfcl_limit: Annotated[int | None, typer.Option(
         help="BFCL sample: first N of simple_python and of multiple [default: 20]")] = None,
 ) -> None:
@@ -41,7 +44,8 @@ def quickstart(
     from lamstudio.quickstart import QuickstartConfig, QuickstartError, run_quickstart
 
     overrides = {k: v for k, v in (("steps", steps), ("size", size), ("n_train", n_train),
-                                   ("n_heldout", n_heldout), ("bfcl_limit", bfcl_limit))
+                                   ("n_heldout", n_heldout), ("bfcl_limit", bfcl_limit),
+                                   ("threads", threads))
                  if v is not None}
     cfg = QuickstartConfig.for_base(base, out_dir=out_dir, seed=seed, **overrides)
     if max_minutes is not None:
