@@ -114,12 +114,12 @@ def resolved_models(cfg: TrainConfig) -> TrainConfig:
 
     m = cfg.model
     try:
-        model = dataclasses.replace(
-            m, name_or_path=resolve_model(m.name_or_path, m.allow_download),
-            tokenizer=resolve_model(m.tokenizer, m.allow_download) if m.tokenizer else None)
+        model = m.model_copy(update={
+            "name_or_path": resolve_model(m.name_or_path, m.allow_download),
+            "tokenizer": resolve_model(m.tokenizer, m.allow_download) if m.tokenizer else None})
     except ModelError as exc:
         raise TrainError(f"model: {exc}") from None
-    return dataclasses.replace(cfg, model=model)
+    return cfg.model_copy(update={"model": model})
 
 
 def load_tokenizer(cfg: TrainConfig) -> Any:
