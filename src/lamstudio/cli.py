@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "lamstudio.commands.quickstart",
     "lamstudio.commands.agent",
     "lamstudio.commands.serve",
+    "lamstudio.commands.models",
 ]
 
 

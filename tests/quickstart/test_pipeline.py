@@ -18,7 +18,8 @@ from lamstudio.quickstart import (
     summarize,
 )
 
-ARGS = ["--size", "nano", "--steps", "4", "--n-train", "200", "--n-heldout", "10", "--seed", "3"]
+ARGS = ["--base", "scratch", "--size", "nano", "--steps", "4", "--n-train", "200",
+        "--n-heldout", "10", "--seed", "3"]
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +63,13 @@ def test_the_time_cap_stops_training_and_says_so(tmp_path: Path) -> None:
     run = json.loads((tmp_path / "out" / "metrics.json").read_text())["run"]
     assert run["steps_planned"] == 50 and run["steps_done"] < 50
     assert run["stopped_early"] == f"time cap 0.0001 min reached at step {run['steps_done']}"
-    assert "training stopped early" in result.output
+    # Said first, before any number, in the output and at the top of the report.
+    out = result.output
+    assert "not comparable: the 0.0001-minute training cap" in out
+    assert out.index("not comparable") < out.index("full-call exact match")
     assert "--max-train-minutes 0 trains them all" in " ".join(result.output.split())
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert report.index("Not comparable") < report.index("<h2>")
 
 
 def test_training_distribution_is_scored_on_queries_not_in_training(run_dir: Path) -> None:

@@ -82,7 +82,7 @@ def test_inspect_fails_on_a_bad_model_template(tokenizer, data_file, tmp_path):
 
 def test_inspect_reports_bad_arguments_cleanly(tmp_path, data_file):
     result = CliRunner().invoke(app, ["inspect", str(data_file), "--model", str(tmp_path / "x")])
-    assert result.exit_code == 2 and "not a directory" in result.output
+    assert result.exit_code == 2 and "no such model folder or registered name" in result.output
     result = CliRunner().invoke(app, ["inspect", str(tmp_path / "none.jsonl"), "--model",
                                       str(tmp_path)])
     assert result.exit_code == 2 and "no such file" in result.output

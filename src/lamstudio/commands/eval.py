@@ -42,6 +42,9 @@ def run(
     batch_size: Annotated[int, typer.Option(help="generation batch (transformers)")] = 8,
     max_new_tokens: Annotated[int, typer.Option(help="tokens generated per step")] = 256,
     max_steps: Annotated[int, typer.Option(help="model steps per multi-turn turn")] = 6,
+    allow_download: Annotated[bool, typer.Option(
+        "--allow-download", help="let --model be a hub id (lamstudio is offline otherwise)")]
+    = False,
 ) -> None:
     """Run a model on a suite, score it, and write results, BFCL files and a report."""
     from lamstudio.eval import EvalError, evaluate
@@ -50,7 +53,8 @@ def run(
         with row_progress("eval") as start:
             result = evaluate(model, suite, backend=backend, base_url=base_url, out=out,
                               limit=limit, batch_size=batch_size, max_new_tokens=max_new_tokens,
-                              max_steps=max_steps, progress=lambda what, n: start(n, what))
+                              max_steps=max_steps, progress=lambda what, n: start(n, what),
+                              allow_download=allow_download)
     except EvalError as exc:
         fail(str(exc))
     _show(result)

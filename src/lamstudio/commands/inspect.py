@@ -22,7 +22,8 @@ def register(app: typer.Typer) -> None:
 
 def inspect(
     data: Annotated[Path, typer.Argument(help="records (JSONL, JSON, .gz, Parquet)")],
-    model: Annotated[Path, typer.Option("--model", help="local model or tokenizer directory")],
+    model: Annotated[str, typer.Option(
+        "--model", help="model or tokenizer folder, registered name (models list) or .gguf")],
     n: Annotated[int, typer.Option("--samples", "-n", help="samples to print")] = 3,
     template: Annotated[str, typer.Option(
         help="auto (the model's if it renders tools, else chatml_tools for a ChatML model, "
@@ -69,10 +70,14 @@ def inspect(
         raise typer.Exit(1)
 
 
-def _renderer(model: Path, template: str) -> Any:
+def _renderer(name: str, template: str) -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if not model.is_dir():
-        fail(f"--model {model}: not a directory (a local model or tokenizer folder)")
+    from lamstudio.models import ModelError, resolve_model
+
+    try:
+        model = Path(resolve_model(name))
+    except ModelError as exc:
+        fail(f"--model: {exc}")
     import warnings
 
     from rich.markup import escape

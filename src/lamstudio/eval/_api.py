@@ -47,9 +47,13 @@ def cases_of(suite: str, limit: int | None = None) -> list[EvalCase]:
 
 
 def make_generator(model: str, backend: str = "transformers", base_url: str | None = None,
-                   batch_size: int = 8, max_new_tokens: int = 256) -> Any:
-    """A callable that answers a batch of requests, for ``run_cases``."""
+                   batch_size: int = 8, max_new_tokens: int = 256,
+                   allow_download: bool = False) -> Any:
+    """A callable that answers a batch of requests, for ``run_cases``. A local ``model`` is
+    a folder, a registered name or a .gguf (``lamstudio.models``); a hub id needs
+    ``allow_download``."""
     from lamstudio.eval._run import OpenAIGenerator, TransformersGenerator
+    from lamstudio.models import ModelError
 
     if backend == "openai":
         if not base_url:
@@ -58,7 +62,9 @@ def make_generator(model: str, backend: str = "transformers", base_url: str | No
     if backend != "transformers":
         raise EvalError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
     try:
-        return TransformersGenerator(model, batch_size, max_new_tokens)
+        return TransformersGenerator(model, batch_size, max_new_tokens, allow_download)
+    except ModelError as exc:
+        raise EvalError(str(exc)) from None
     except OSError as exc:
         raise EvalError(f"cannot load model {model!r}: {exc}") from exc
 
@@ -66,13 +72,15 @@ def make_generator(model: str, backend: str = "transformers", base_url: str | No
 def evaluate(model: str, suite: str, *, backend: str = "transformers",
              base_url: str | None = None, out: str | Path = "out/eval",
              limit: int | None = None, batch_size: int = 8, max_new_tokens: int = 256,
-             max_steps: int = 6, progress: Progress | None = None) -> EvalResult:
+             max_steps: int = 6, progress: Progress | None = None,
+             allow_download: bool = False) -> EvalResult:
     """Run ``model`` on ``suite`` (see ``load_suite``), score every case, write everything
     into ``out`` (raw predictions too, re-scorable with :func:`score`)."""
     from lamstudio.eval._run import run_cases
 
     cases = cases_of(suite, limit)
-    generate = make_generator(model, backend, base_url, batch_size, max_new_tokens)
+    generate = make_generator(model, backend, base_url, batch_size, max_new_tokens,
+                              allow_download)
     tick = progress("generating", len(cases)) if progress else None
     preds = run_cases(cases, generate, max_steps, tick)
     return _finish(Path(out), model, suite, cases, preds, progress, write_predictions=True,

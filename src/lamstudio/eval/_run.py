@@ -26,7 +26,11 @@ Step = dict[str, Any]  # {"output": text} or {"calls": [...]} (+ "error")
 class TransformersGenerator:
     reports_progress = True  # calls on_done(n) after every batch, not once per request list
 
-    def __init__(self, path: str, batch_size: int = 8, max_new_tokens: int = 256) -> None:
+    def __init__(self, path: str, batch_size: int = 8, max_new_tokens: int = 256,
+                 allow_download: bool = False) -> None:
+        from lamstudio.models import resolve_model
+
+        path = resolve_model(path, allow_download)  # ModelError at once, before torch loads
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -142,6 +142,10 @@ def run_quickstart(cfg: QuickstartConfig,
                    on_stage: Callable[[str, float | None], None] | None = None,
                    on_eval: Callable[[int], None] | None = None) -> QuickstartResult:
     """The whole quickstart. ``on_stage(name, seconds)``: stage start (None) / end."""
+    if cfg.pretrained:
+        from lamstudio.quickstart._pretrained import run_pretrained
+
+        return run_pretrained(cfg, on_stage, on_eval)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
@@ -195,6 +199,8 @@ def run_quickstart(cfg: QuickstartConfig,
     metrics = summarize(rows)
     train_dist = summarize(fresh_rows)
     summary = {
+        "not_comparable": (f"the {cfg.max_train_minutes}-minute training cap stopped training "
+                           f"at step {stop['step']} of {stop['planned']}") if stop else None,
         "metrics": metrics,
         "train_distribution_metrics": train_dist,
         "run": {
@@ -205,7 +211,7 @@ def run_quickstart(cfg: QuickstartConfig,
             "train_records": data.tally.files.get("train", 0),
             "heldout_records": data.tally.files.get("heldout", 0),
             "rejected_records": data.tally.rejected,
-            "train_tokens": result.metrics.get("train_tokens"),
+            "train_tokens": int(result.metrics.get("train_tokens") or 0),
             "train_tokens_per_s": result.metrics.get("train_tokens_per_s"),
             "seconds_per_stage": stages.timings,
             "threads": cfg.threads, "config": cfg.to_dict(),

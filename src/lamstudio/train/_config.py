@@ -44,6 +44,8 @@ class ModelConfig(_Section):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     attn_implementation: str = "sdpa"  # sdpa | eager | flash_attention_2
     trust_remote_code: bool = False
+    # Offline by default: a hub id is fetched only when this is true (or HF_HUB_OFFLINE=0).
+    allow_download: bool = False
 
 
 class SourceConfig(_Section):

@@ -22,6 +22,20 @@ def _adapter_dir(run_dir: Path, checkpoint: str | None) -> Path:
     return src
 
 
+def _base(meta: dict[str, Any]) -> str:
+    """The run's base model folder; prepared again if the cache was cleared since."""
+    from lamstudio.models import ModelError, resolve_model
+
+    path = meta["base_model"]
+    if Path(path).is_dir():
+        return path
+    try:
+        return resolve_model(meta.get("base_model_name", path),
+                             meta["config"]["model"].get("allow_download", False))
+    except ModelError as exc:
+        raise TrainError(f"base model of the run: {exc}") from None
+
+
 def export(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
            checkpoint: str | None = None, dtype: str | None = None) -> Path:
     """Merge the run's LoRA adapter into its base model (or copy a full fine-tune) and save
@@ -45,7 +59,7 @@ def export(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
     if (src / "adapter_config.json").is_file():
         from peft import PeftModel
 
-        base = AutoModelForCausalLM.from_pretrained(meta["base_model"], **kwargs)
+        base = AutoModelForCausalLM.from_pretrained(_base(meta), **kwargs)
         model = PeftModel.from_pretrained(base, str(src)).merge_and_unload()
     else:
         model = AutoModelForCausalLM.from_pretrained(str(src), **kwargs)

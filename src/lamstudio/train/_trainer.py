@@ -108,6 +108,20 @@ def precision(cfg: TrainConfig, cuda: bool) -> str:
     return p
 
 
+def resolved_models(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` with model/tokenizer names as local folders (registered names prepared)."""
+    from lamstudio.models import ModelError, resolve_model
+
+    m = cfg.model
+    try:
+        model = m.model_copy(update={
+            "name_or_path": resolve_model(m.name_or_path, m.allow_download),
+            "tokenizer": resolve_model(m.tokenizer, m.allow_download) if m.tokenizer else None})
+    except ModelError as exc:
+        raise TrainError(f"model: {exc}") from None
+    return cfg.model_copy(update={"model": model})
+
+
 def load_tokenizer(cfg: TrainConfig) -> Any:
     from transformers import AutoTokenizer
 
@@ -436,6 +450,7 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: Sequence[Any] = ())
     check_config(cfg)  # a TrainConfig built in code skips load_config's checks otherwise
     cfg.check_inputs()
     _quiet()
+    base_name, cfg = cfg.model.name_or_path, resolved_models(cfg)
     dist = dist_env()
     cuda = preflight(cfg)
     run_dir = Path(cfg.run_dir)
@@ -461,6 +476,7 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: Sequence[Any] = ())
         run_dir.mkdir(parents=True, exist_ok=True)
         write_json(run_dir / RUN_FILE, {
             "config": cfg.to_dict(), "base_model": cfg.model.name_or_path,
+            "base_model_name": base_name,
             "tokenizer": cfg.model.tokenizer or cfg.model.name_or_path, "mode": t.mode,
             "world_size": dist.world, "threads_per_process": threads, "precision": prec,
             "steps": plan.steps, "started": time.strftime("%Y-%m-%dT%H:%M:%S")})

@@ -1,0 +1,59 @@
+"""``lamstudio models list`` / ``models prepare``: base models by name."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from lamstudio.commands._common import console, fail
+
+
+def register(app: typer.Typer) -> None:
+    sub = typer.Typer(help="Base models by name: list them, prepare them once (offline).",
+                      no_args_is_help=True)
+    sub.command("list")(list_models)
+    sub.command("prepare")(prepare)
+    app.add_typer(sub, name="models")
+
+
+def list_models() -> None:
+    """Registered models: providing package, installed?, prepared?, folder, size."""
+    from rich.table import Table
+
+    from lamstudio.models import model_status, models_home
+
+    table = Table(title=f"models (prepared under {models_home()})")
+    for col in ("name", "package", "installed", "prepared", "path", "size"):
+        table.add_column(col, overflow="fold")
+    for s in model_status():
+        e = s.entry
+        table.add_row(e.name, f"{e.package}=={e.version}", "yes" if s.installed else "no",
+                      "yes" if s.prepared else "no", str(s.path) if s.prepared else "-",
+                      f"{s.size_bytes / 1e6:,.0f} MB" if s.prepared else "-")
+    console.print(table)
+    missing = [s.entry for s in model_status() if not s.installed]
+    for e in missing:
+        console.print(f"{e.name}: {e.pip}", soft_wrap=True)
+
+
+def prepare(
+    name: Annotated[str, typer.Argument(help="a registered name (see models list) or a "
+                                             ".gguf file")],
+    force: Annotated[bool, typer.Option("--force", help="rebuild even if prepared")] = False,
+) -> None:
+    """Convert a model once into a normal HF folder in the cache (a no-op when done)."""
+    from lamstudio.models import REGISTRY, ModelError, prepare_gguf
+    from lamstudio.models import prepare as run_prepare
+
+    try:
+        if name in REGISTRY:
+            path = run_prepare(name, force=force)
+        elif name.lower().endswith(".gguf"):
+            path = prepare_gguf(name, force=force)
+        else:
+            fail(f"unknown model name {name!r} (registered: {', '.join(REGISTRY)}; or a "
+                 ".gguf file)")
+    except ModelError as exc:
+        fail(str(exc))
+    console.print(f"[green]ready[/]: {name} -> {path}", soft_wrap=True)

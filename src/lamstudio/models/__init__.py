@@ -1,0 +1,23 @@
+"""Base models by name: those installed packages ship (GGUF -> HF folder), HF folders, hub ids.
+
+``resolve_model(x)`` is what every ``--model`` / ``model.name_or_path`` goes through: a
+registered name is prepared once (dequantized, saved as a normal HF folder under
+``$LAMSTUDIO_HOME/models``, hash-checked on every later use), a local folder is itself, a
+``.gguf`` file is prepared like a registered one, and hub ids need ``allow_download``.
+Nothing here imports torch until a model is actually converted.
+"""
+
+from lamstudio.models._errors import ModelError
+from lamstudio.models._hash import file_sha256
+from lamstudio.models._home import HOME_ENV, lamstudio_home, models_home
+from lamstudio.models._listing import ModelStatus, folder_size, model_status
+from lamstudio.models._prepare import PROVENANCE, prepare, prepare_gguf, read_provenance
+from lamstudio.models._registry import REGISTRY, PackagedModel, get_entry, registered
+from lamstudio.models._resolve import hub_allowed, resolve_model
+
+__all__ = [
+    "HOME_ENV", "PROVENANCE", "REGISTRY", "ModelError", "ModelStatus", "PackagedModel",
+    "file_sha256", "folder_size", "get_entry", "hub_allowed", "lamstudio_home",
+    "model_status", "models_home", "prepare", "prepare_gguf", "read_provenance",
+    "registered", "resolve_model",
+]
