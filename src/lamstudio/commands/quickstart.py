@@ -38,10 +38,12 @@ def quickstart(
     bfcl_limit: Annotated[int | None, typer.Option(
         help="BFCL sample: first N of simple_python and of multiple [default: 20]")] = None,
 ) -> None:
-    """Generate verified tool-calling data, fine-tune a pretrained base on it (SmolLM2-135M-
-    Instruct, LoRA) and evaluate it before and after on a held-out split and a BFCL sample;
-    or train a tiny Llama from scratch (--base scratch). Offline, on the CPU; a fixed amount
-    of training (see docs/quickstart.md for the minutes it takes)."""
+    """Fine-tune SmolLM2-135M-Instruct (LoRA) on generated data; evaluate before and after.
+
+    Generates verified tool-calling data, fine-tunes a pretrained base on it and evaluates it
+    before and after on a held-out split and a BFCL sample; or trains a tiny Llama from
+    scratch (--base scratch). Offline, on the CPU; a fixed amount of training (see
+    docs/quickstart.md for the minutes it takes)."""
     from lamstudio.models import ModelError
     from lamstudio.quickstart import QuickstartConfig, QuickstartError, run_quickstart
 
