@@ -104,19 +104,22 @@ def _num(v: float) -> str:
 
 def accuracy_bars(categories: Mapping[str, Mapping[str, float]], width: int = 760) -> str:
     """One bar per category (``accuracy``, ``correct``, ``total``), coloured by level."""
-    row, label_w = 24, 200
+    # The value label ("100.0% (400/400)", ~110 px at 12 px) sits right of the bar: keep room
+    # for it at 100% so it is never clipped by the SVG's edge.
+    row, label_w, label_room = 24, 200, 130
+    plot_w = width - label_w - label_room
     height = row * len(categories) + 30
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              'role="img" aria-label="accuracy per category">']
     for pct in (0, 25, 50, 75, 100):
-        x = label_w + (width - label_w - 60) * pct / 100
+        x = label_w + plot_w * pct / 100
         parts.append(f'<line x1="{x:.0f}" y1="0" x2="{x:.0f}" y2="{height - 20}" '
                      'stroke="#e4e7ec"/>'
                      f'<text x="{x:.0f}" y="{height - 5}" font-size="11" fill="#667085" '
                      f'text-anchor="middle">{pct}%</text>')
     for i, (cat, c) in enumerate(categories.items()):
         y = i * row + 4
-        w = (width - label_w - 60) * c["accuracy"]
+        w = plot_w * c["accuracy"]
         color = "#12b76a" if c["accuracy"] >= 0.8 else "#f79009" if c["accuracy"] >= 0.5 \
             else "#f04438"
         parts.append(f'<text x="{label_w - 8}" y="{y + 14}" font-size="12" '
