@@ -65,3 +65,15 @@ def test_renders_in_headless_chromium(report, tmp_path):
     subprocess.run([str(SCRIPT), str(report[0]), str(png), "1280,1600"], check=True,
                    timeout=120, capture_output=True)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+def test_no_examples_heading_without_examples(tmp_path):
+    data = tmp_path / "one.jsonl"
+    data.write_text('{"id": "a", "messages": [{"role": "user", "content": "hi"}, '
+                    '{"role": "assistant", "content": "hello"}]}\n')
+    with_examples = tmp_path / "a.html"
+    build_report(data, with_examples, examples=1)
+    assert ">Examples</h2>" in with_examples.read_text()
+    without = tmp_path / "b.html"
+    build_report(data, without, examples=0)
+    assert ">Examples</h2>" not in without.read_text()

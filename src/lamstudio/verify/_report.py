@@ -78,9 +78,8 @@ class _Stats:
         self.calls.append(len(calls))
         self.turns.append(sum(m.role == "user" for m in t.messages))
         self.tokens.append(self.count_tokens(record_text(t)))
-        shown = self.examples.setdefault(cat, [])
-        if len(shown) < self.k:
-            shown.append(t)
+        if len(self.examples.get(cat, ())) < self.k:
+            self.examples.setdefault(cat, []).append(t)
 
 
 def _rejections(path: Path) -> tuple[Counter[str], Counter[str], int]:
