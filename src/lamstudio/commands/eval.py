@@ -10,7 +10,8 @@ import typer
 from lamstudio.commands._common import console, err_console, fail, row_progress
 
 SUITE_HELP = ("bfcl:CATEGORY[,CATEGORY...] (also bfcl:all, bfcl:single_turn, bfcl:ast, "
-              "bfcl:multi_turn) or a JSONL file of lamstudio records")
+              "bfcl:multi_turn), tau2:retail[:SPLIT] / tau2:airline[:SPLIT] (multi-turn "
+              "with a simulated user), or a JSONL file of lamstudio records")
 
 
 def register(app: typer.Typer) -> None:
@@ -42,9 +43,19 @@ def run(
     batch_size: Annotated[int, typer.Option(help="generation batch (transformers)")] = 8,
     max_new_tokens: Annotated[int, typer.Option(help="tokens generated per step")] = 256,
     max_steps: Annotated[int, typer.Option(help="model steps per multi-turn turn")] = 6,
+    user_model: Annotated[str | None, typer.Option(help="tau2: the user simulator's model")]
+    = None,
+    user_base_url: Annotated[str | None, typer.Option(
+        help="tau2: the user simulator's OpenAI-compatible URL (default: --base-url)")] = None,
+    trials: Annotated[int, typer.Option(help="tau2: trials per task (pass^1..pass^k)")] = 1,
 ) -> None:
     """Run a model on a suite, score it, and write results, BFCL files and a report."""
     from lamstudio.eval import EvalError, evaluate
+
+    if suite.startswith("tau2:"):
+        _run_tau2(model, suite, backend, base_url, out, limit, max_steps, user_model,
+                  user_base_url, trials)
+        return
 
     try:
         with row_progress("eval") as start:
@@ -54,6 +65,36 @@ def run(
     except EvalError as exc:
         fail(str(exc))
     _show(result)
+
+
+def _run_tau2(model: str, suite: str, backend: str, base_url: str | None, out: Path,
+              limit: int | None, max_steps: int, user_model: str | None,
+              user_base_url: str | None, trials: int) -> None:
+    from lamstudio.envs import Tau2Unavailable
+    from lamstudio.eval import Tau2Config, Tau2SuiteError, evaluate_tau2
+    from lamstudio.llm import LLMError, OpenAIBackend
+
+    if backend != "openai" or not base_url:
+        fail("tau2 suites run the agent behind an OpenAI-compatible endpoint: pass "
+             "--backend openai --base-url URL (serve a local model with `lamstudio serve`)")
+    if not user_model:
+        fail("tau2 suites need a user simulator: pass --user-model (and --user-base-url if "
+             "it is served elsewhere)")
+    agent = OpenAIBackend(base_url, model)
+    user = OpenAIBackend(user_base_url or base_url, user_model)
+    try:
+        with row_progress("episodes") as start:
+            tick = start(None)
+            res = evaluate_tau2(suite, agent, user, out,
+                                Tau2Config(trials=trials, max_steps=max_steps), limit=limit,
+                                progress=tick)
+    except (Tau2SuiteError, Tau2Unavailable, LLMError) as exc:
+        fail(str(exc))
+    s = res.summary
+    console.print(f"{s['suite']}: {s['tasks']} tasks × {s['trials']} trials; " + ", ".join(
+        f"pass^{k} {v:.3f}" for k, v in s["pass^k"].items()) + f"; stops {s['stops']}")
+    for what, path in res.paths.items():
+        console.print(f"{what:<12} -> {path}")
 
 
 def score(
