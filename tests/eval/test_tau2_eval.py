@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.scripted_agents import agent_script, user_script
 from tests.support.scripted_server import Reply, ScriptedServer
 
 from lamstudio.envs import ground_truth, load_tasks
@@ -21,28 +22,6 @@ TASK = "40"  # 4 ground-truth actions; the agent must say '60' and 'mastercard'
 
 def _task(task_id: str) -> dict[str, Any]:
     return next(t for t in load_tasks("retail") if t["id"] == task_id)
-
-
-def agent_script(calls: list[dict[str, Any]], answer: str, extra: list[dict] | None = None):
-    """An agent that makes ``extra`` calls, then the ground-truth calls, then answers."""
-    plan = (extra or []) + calls
-
-    def step(body: dict[str, Any]) -> Reply:
-        done = sum(1 for m in body["messages"] if m["role"] == "tool")
-        if done < len(plan):
-            return Reply(tool_calls=[plan[done]])
-        return Reply(answer)
-    return step
-
-
-def user_script(stop: bool = True):
-    def step(body: dict[str, Any]) -> Reply:
-        # The simulator's own earlier turns come back as "assistant" messages.
-        spoke = sum(1 for m in body["messages"] if m["role"] == "assistant")
-        if spoke == 0:
-            return Reply("Hi, I want to change the payment of my order.")
-        return Reply("###STOP###" if stop else "Could you repeat that?")
-    return step
 
 
 def _run(tmp_path: Path, agent, user, suite: str = "tau2:retail", **cfg: Any):

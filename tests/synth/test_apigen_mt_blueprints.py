@@ -8,15 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lamstudio.envs import ground_truth, load_tasks
-from lamstudio.llm import OpenAIBackend
-from lamstudio.synth import BlueprintConfig, blueprints, write_blueprints
+from tests.support.scripted_agents import GOOD_BLUEPRINT
 from tests.support.scripted_server import Reply, ScriptedServer
 
-GOOD = {"instruction": "You are Noah Brown (noah.brown7922@example.com). You want to pay "
-                       "order #W7678072 with your Mastercard instead.",
-        "actions": ground_truth(next(t for t in load_tasks("retail") if t["id"] == "40")),
-        "outputs": ["mastercard"]}
+from lamstudio.llm import OpenAIBackend
+from lamstudio.synth import BlueprintConfig, blueprints, write_blueprints
+
+GOOD = GOOD_BLUEPRINT
 UNAUTHENTICATED = {**GOOD, "actions": GOOD["actions"][1:]}  # the email lookup dropped
 FAILS = {**GOOD, "actions": GOOD["actions"][:1] + [
     {"name": "return_delivered_order_items",
