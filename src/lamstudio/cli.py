@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "lamstudio.commands.quickstart",
     "lamstudio.commands.agent",
     "lamstudio.commands.serve",
+    "lamstudio.commands.synth_mt",
 ]
 
 for _name in COMMAND_MODULES:
