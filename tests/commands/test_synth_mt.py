@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.support.scripted_agents import GOOD_BLUEPRINT, agent_script, user_script
+from tests.support.scripted_server import Reply, ScriptedServer
 from typer.testing import CliRunner
 
 from lamstudio.cli import app
-from tests.support.scripted_agents import GOOD_BLUEPRINT, agent_script, user_script
-from tests.support.scripted_server import Reply, ScriptedServer
 
 
 def _llm(body: dict[str, Any]) -> Reply:
