@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-# lamstudio.envs imports lamstudio.eval: bound by module, used at call time.
-import lamstudio.envs as envs
 from lamstudio.eval._verdict import Call
+
+if TYPE_CHECKING:
+    from lamstudio.envs import EnvRunner
 
 GREETING = "Hi! How can I help you today?"
 STOP_TOKENS = ("###STOP###", "###TRANSFER###", "###OUT-OF-SCOPE###")
@@ -27,7 +28,7 @@ ERROR_PREFIX = "Error during execution: "
 class Episode:
     messages: list[dict[str, Any]]  # the agent's view: user / assistant / tool (no system)
     stop: str  # "user_stop" | "max_turns" | "agent_error" | "user_error"
-    runner: envs.EnvRunner
+    runner: EnvRunner
     failed_calls: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
 
@@ -60,8 +61,8 @@ def _arguments(raw: Any) -> Any:
     return raw
 
 
-def _run_calls(runner: envs.EnvRunner, calls: list[dict[str, Any]], messages: list[dict[str, Any]],
-               failed: list[dict[str, Any]], step: int) -> None:
+def _run_calls(runner: EnvRunner, calls: list[dict[str, Any]],
+               messages: list[dict[str, Any]], failed: list[dict[str, Any]], step: int) -> None:
     for i, tc in enumerate(calls):
         fn = tc.get("function", tc)
         name, args = fn.get("name", ""), _arguments(fn.get("arguments"))
@@ -73,12 +74,13 @@ def _run_calls(runner: envs.EnvRunner, calls: list[dict[str, Any]], messages: li
                          "content": out})
 
 
-async def run_episode(agent: Any, user: Any, runner: envs.EnvRunner, *, max_turns: int = 30,
+async def run_episode(agent: Any, user: Any, runner: EnvRunner, *, max_turns: int = 30,
                       max_steps: int = 10, agent_params: dict[str, Any] | None = None
                       ) -> Episode:
     """Play one conversation. ``agent``: a ``lamstudio.llm.ChatBackend``; ``user``: anything
     with ``async reply(messages) -> str``; ``max_turns`` user turns at most; ``max_steps``
     agent completions per user turn (tool calls included)."""
+    import lamstudio.envs as envs  # envs imports eval: bind at call time
     system, tools = envs.system_prompt(runner.env), envs.tool_specs(runner.env)
     messages: list[dict[str, Any]] = [{"role": "assistant", "content": GREETING}]
     failed: list[dict[str, Any]] = []

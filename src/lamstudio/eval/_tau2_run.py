@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# lamstudio.envs imports lamstudio.eval: bound by module, used at call time.
-import lamstudio.envs as envs
 from lamstudio.eval._tau2 import (
     USER_GUIDELINES,
     Tau2Task,
@@ -44,6 +42,7 @@ class Tau2Result:
 
 def _trajectory(task: Tau2Task, trial: int, episode: Any, score: dict[str, Any],
                 model: str) -> dict[str, Any]:
+    import lamstudio.envs as envs  # envs imports eval: bind at call time
     from lamstudio.schema import Trajectory
 
     env = episode.runner.env
@@ -59,6 +58,7 @@ def _trajectory(task: Tau2Task, trial: int, episode: Any, score: dict[str, Any],
 
 async def _play(tasks: list[Tau2Task], agent: Any, user: Any, cfg: Tau2Config,
                 progress: Callable[[int], None]) -> list[dict[str, Any]]:
+    import lamstudio.envs as envs  # envs imports eval: bind at call time
     gold = {t.id: envs.replay(t.env, t.actions).state_hash() for t in tasks}
     gate = asyncio.Semaphore(cfg.concurrency)
 
