@@ -49,7 +49,11 @@ def test_an_agent_that_follows_the_ground_truth_passes(tmp_path: Path) -> None:
     assert "Reason for call" in user_srv.requests[0]["messages"][0]["content"]
     traj = [json.loads(x) for x in res.paths["trajectories"].read_text().splitlines()]
     assert validate_record(traj[0]).record is not None
-    assert traj[0]["meta"]["reward"] == 1.0 and len(traj[0]["meta"]["state_hash"]) == 64
+    tau2, loop = traj[0]["meta"]["tau2"], traj[0]["meta"]["agent"]
+    assert tau2["reward"] == 1.0 and len(tau2["state_hash"]) == 64
+    # The episode ran on lamstudio.agent's loop: its meta says so, with the DB reward.
+    assert loop["reward"] == 1.0 and loop["state_hash"] == tau2["state_hash"]
+    assert traj[0]["messages"][-1] == {"role": "user", "content": "###STOP###"}
     assert "tau2:retail" in res.paths["report"].read_text()
 
 

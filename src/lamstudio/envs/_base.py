@@ -56,12 +56,18 @@ def env_state_hash(env: Any) -> str:
     return state_hash(env.state)
 
 
+def _formatted(method: Callable[..., Any], fmt: Callable[[Any], str]) -> Callable[..., str]:
+    return lambda *args, **kwargs: fmt(method(*args, **kwargs))
+
+
 class EnvRunner:
     """Executor over one environment instance (see ``lamstudio.eval.check_multi_turn``)."""
 
     def __init__(self, env: Any) -> None:
         self.env = env
         self.methods = actions(env)
+        if hasattr(env, "_result_text"):  # the environment says how results read (tau2: JSON)
+            self.methods = {n: _formatted(m, env._result_text) for n, m in self.methods.items()}
 
     def run(self, call: Call | str) -> str:
         return dispatch(self.methods, call)

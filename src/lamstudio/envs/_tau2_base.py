@@ -135,16 +135,6 @@ def _pristine_tables(domain: str) -> dict[str, _Base]:
     return {k: _Base(v) for k, v in pristine_db(domain).items() if isinstance(v, dict)}
 
 
-def _json_result(fn: Callable[..., Any]) -> Callable[..., str]:
-    def run(*args: Any, **kwargs: Any) -> str:
-        out = fn(*args, **kwargs)
-        return out if isinstance(out, str) else json.dumps(out)
-
-    run.__name__ = fn.__name__
-    run.__doc__ = fn.__doc__
-    return run
-
-
 def calculate(expression: str) -> str:
     """tau2's calculator: digits, + - * / ( ) . and spaces only."""
     if not all(char in "0123456789+-*/(). " for char in expression):
@@ -182,9 +172,13 @@ class Tau2Env:
         return frozenset(s["function"]["name"] for s in tool_schemas(self.domain)
                          if s.get("x-tau2-kind") == "write")
 
-    def _actions(self) -> dict[str, Callable[..., str]]:
-        return {s["function"]["name"]: _json_result(getattr(self, s["function"]["name"]))
+    def _actions(self) -> dict[str, Callable[..., Any]]:
+        return {s["function"]["name"]: getattr(self, s["function"]["name"])
                 for s in tool_schemas(self.domain)}
+
+    def _result_text(self, value: Any) -> str:
+        """What the agent sees: strings as they are, anything else as JSON (as tau2)."""
+        return value if isinstance(value, str) else json.dumps(value)
 
     def _state_hash(self) -> str:
         # Equals canonical_hash(self._plain()), touching only the copied entities.

@@ -96,6 +96,8 @@ def call_pattern(failed: dict[str, Any], schemas: dict[str, dict[str, Any]],
     seen[key] += 1
     if seen[key] > 1:
         return "RAC"
+    if "not valid JSON" in failed.get("error", ""):
+        return "IFE"
     if name not in schemas:
         return "IFN"
     if not isinstance(args, dict):

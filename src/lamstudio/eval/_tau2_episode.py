@@ -1,11 +1,12 @@
-"""One tau2-style episode: an agent model and a simulated user talk; the agent's tool calls
-run against a ``lamstudio.envs`` environment.
+"""One tau2-style episode on ``lamstudio.agent``'s loop: the agent model acts on a
+``lamstudio.envs`` environment (``EnvToolbox``), a simulated user (an LLM given a scenario)
+is the loop's ``User``.
 
-Kept in one small module so it can later run on ``lamstudio.agent``'s loop (the user
-simulator implements the same ``reply``); the rules follow tau2's orchestrator: the agent
-greets, the user speaks, the agent may call tools (several steps) before it answers, the
-user ends the conversation with ``###STOP###`` (or ``###TRANSFER###`` /
-``###OUT-OF-SCOPE###``), and an episode that runs out of turns ends as ``max_turns``.
+tau2's orchestration rules: the agent greets, the user speaks first, the agent may call
+tools (several steps) before it answers, and the user ends the conversation with
+``###STOP###`` (or ``###TRANSFER###`` / ``###OUT-OF-SCOPE###``). An episode that runs out of
+user turns (``max_turns``) or agent steps (``max_steps``, all turns together) did not end by
+the user's stop, which tau2 scores 0.
 """
 
 from __future__ import annotations
@@ -21,96 +22,105 @@ if TYPE_CHECKING:
 
 GREETING = "Hi! How can I help you today?"
 STOP_TOKENS = ("###STOP###", "###TRANSFER###", "###OUT-OF-SCOPE###")
-ERROR_PREFIX = "Error during execution: "
+STOPS = ("user_stop", "max_turns", "max_steps", "agent_error", "user_error")
 
 
 @dataclass
 class Episode:
-    messages: list[dict[str, Any]]  # the agent's view: user / assistant / tool (no system)
-    stop: str  # "user_stop" | "max_turns" | "agent_error" | "user_error"
+    messages: list[dict[str, Any]]  # the agent's view: assistant / user / tool (no system)
+    stop: str  # one of STOPS
     runner: EnvRunner
+    record: Any = None  # the agent loop's Trajectory
     failed_calls: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
 
 
 class SimulatedUser:
-    """An LLM playing the customer from a task's user scenario. It sees the conversation
-    with roles flipped (the agent's words are its "user" turns)."""
+    """An LLM playing the customer from a scenario; ``lamstudio.agent``'s ``User``. It sees
+    the conversation with roles flipped (the agent's words are its "user" turns). Its stop
+    token, its running out of turns, or its backend failing all end the episode (``reply``
+    returns None) and say why in ``ended``."""
 
-    def __init__(self, backend: Any, instructions: str, params: dict[str, Any] | None = None
-                 ) -> None:
+    def __init__(self, backend: Any, instructions: str, params: dict[str, Any] | None = None,
+                 max_turns: int = 30) -> None:
         self.backend, self.instructions, self.params = backend, instructions, params or {}
+        self.max_turns, self.turns = max_turns, 0
+        self.ended, self.error, self.last = "", "", ""
 
-    async def reply(self, messages: list[dict[str, Any]]) -> str:
+    async def reply(self, messages: list[dict[str, Any]]) -> str | None:
+        if self.turns >= self.max_turns:
+            self.ended = "max_turns"
+            return None
         flipped = [{"role": "system", "content": self.instructions}]
         for m in messages:
             if m["role"] == "assistant" and m.get("content"):
                 flipped.append({"role": "user", "content": m["content"]})
             elif m["role"] == "user":
                 flipped.append({"role": "assistant", "content": m["content"]})
-        result = await self.backend.complete(flipped, None, **self.params)
-        return (result.content or "").strip()
-
-
-def _arguments(raw: Any) -> Any:
-    if isinstance(raw, str):
         try:
-            return json.loads(raw) if raw.strip() else {}
-        except json.JSONDecodeError:
-            return raw  # kept as given: the environment refuses it, the report shows it
-    return raw
-
-
-def _run_calls(runner: EnvRunner, calls: list[dict[str, Any]],
-               messages: list[dict[str, Any]], failed: list[dict[str, Any]], step: int) -> None:
-    for i, tc in enumerate(calls):
-        fn = tc.get("function", tc)
-        name, args = fn.get("name", ""), _arguments(fn.get("arguments"))
-        call_id = tc.get("id") or f"call_{step}_{i}"
-        out = runner.run(Call(name, args))
-        if out.startswith(ERROR_PREFIX):
-            failed.append({"name": name, "arguments": args, "error": out[len(ERROR_PREFIX):]})
-        messages.append({"role": "tool", "tool_call_id": call_id, "name": name,
-                         "content": out})
-
-
-async def run_episode(agent: Any, user: Any, runner: EnvRunner, *, max_turns: int = 30,
-                      max_steps: int = 10, agent_params: dict[str, Any] | None = None
-                      ) -> Episode:
-    """Play one conversation. ``agent``: a ``lamstudio.llm.ChatBackend``; ``user``: anything
-    with ``async reply(messages) -> str``; ``max_turns`` user turns at most; ``max_steps``
-    agent completions per user turn (tool calls included)."""
-    import lamstudio.envs as envs  # envs imports eval: bind at call time
-    system, tools = envs.system_prompt(runner.env), envs.tool_specs(runner.env)
-    messages: list[dict[str, Any]] = [{"role": "assistant", "content": GREETING}]
-    failed: list[dict[str, Any]] = []
-    step = 0
-    for _ in range(max_turns):
-        try:
-            said = await user.reply(messages)
+            result = await self.backend.complete(flipped, None, **self.params)
         except Exception as exc:  # noqa: BLE001 - the episode records why it ended
-            return Episode(messages, "user_error", runner, failed, str(exc))
-        messages.append({"role": "user", "content": said})
-        if any(tok in said for tok in STOP_TOKENS):
-            return Episode(messages, "user_stop", runner, failed)
-        for _ in range(max_steps):
-            step += 1
-            prompt = ([{"role": "system", "content": system}] if system else []) + messages
-            try:
-                result = await agent.complete(prompt, tools, **(agent_params or {}))
-            except Exception as exc:  # noqa: BLE001
-                return Episode(messages, "agent_error", runner, failed, str(exc))
-            msg: dict[str, Any] = {"role": "assistant", "content": result.content}
-            if result.tool_calls:
-                msg["tool_calls"] = [
-                    {"id": tc.get("id") or f"call_{step}_{i}", "type": "function",
-                     "function": {"name": tc.get("function", tc).get("name", ""),
-                                  "arguments": _arguments(tc.get("function", tc)
-                                                          .get("arguments"))}}
-                    for i, tc in enumerate(result.tool_calls)]
-                messages.append(msg)
-                _run_calls(runner, msg["tool_calls"], messages, failed, step)
-                continue
-            messages.append(msg)
-            break
-    return Episode(messages, "max_turns", runner, failed)
+            self.ended, self.error = "user_error", f"{type(exc).__name__}: {exc}"
+            return None
+        self.turns += 1
+        self.last = (result.content or "").strip()
+        if any(tok in self.last for tok in STOP_TOKENS):
+            self.ended = "user_stop"
+            return None
+        return self.last
+
+
+def _failed_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Calls whose result is the loop's ``{"error", "error_code"}``, with their arguments."""
+    calls = {tc["id"]: tc["function"] for m in messages for tc in m.get("tool_calls") or []}
+    out = []
+    for m in messages:
+        if m["role"] != "tool":
+            continue
+        try:
+            body = json.loads(m.get("content") or "")
+        except json.JSONDecodeError:
+            continue
+        if isinstance(body, dict) and "error_code" in body:
+            fn = calls.get(m.get("tool_call_id"), {})
+            out.append({"name": fn.get("name", ""), "arguments": fn.get("arguments", {}),
+                        "error": body.get("error", ""), "code": body["error_code"]})
+    return out
+
+
+async def run_episode(agent: Any, user: SimulatedUser, env_name: str,
+                      ground_truth: list[dict[str, Any]] | None = None, *,
+                      task_id: str = "episode", max_steps: int = 40,
+                      agent_params: dict[str, Any] | None = None, source: str = "tau2"
+                      ) -> Episode:
+    """Play one conversation: ``agent`` (a ``lamstudio.llm.ChatBackend``) against
+    ``env_name`` with ``user`` as the customer. ``ground_truth`` (``{"name",
+    "arguments"}`` calls) puts the loop's database reward in the record's meta."""
+    from lamstudio.agent import AgentConfig, AgentTask, EnvToolbox
+    from lamstudio.agent import run_episode as agent_episode
+    from lamstudio.envs import system_prompt
+
+    truth = [[Call(c["name"], c.get("arguments") or {}) for c in ground_truth]] \
+        if ground_truth is not None else None
+    toolbox = EnvToolbox(env_name, None, truth)
+    greeting = {"role": "assistant", "content": GREETING}
+    first = await user.reply([greeting])
+    if first is None:  # the user stopped (or failed) before saying anything
+        msgs = [greeting] + ([{"role": "user", "content": user.last}] if user.last else [])
+        return Episode(msgs, user.ended, toolbox.runner, error=user.error)
+    task = AgentTask(task_id, [greeting, {"role": "user", "content": first}],
+                     system=system_prompt(toolbox.runner.env), env=env_name)
+    config = AgentConfig(max_steps=max_steps, source=source,
+                         params=agent_params or {"temperature": 0.0})
+    record = await agent_episode(agent, task, toolbox, user, config)
+    messages = [m.model_dump(mode="json", exclude_none=True) for m in record.messages]
+    loop_stop = record.meta["agent"]["stop"]
+    if loop_stop == "model_error":
+        stop, error = "agent_error", record.meta["agent"].get("error", "")
+    elif loop_stop == "step_limit":
+        stop, error = "max_steps", ""
+    else:
+        stop, error = user.ended or "user_stop", user.error
+    if stop == "user_stop" and user.last:
+        messages.append({"role": "user", "content": user.last})  # the stop, as tau2 keeps it
+    return Episode(messages, stop, toolbox.runner, record, _failed_calls(messages), error)

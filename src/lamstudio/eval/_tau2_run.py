@@ -26,8 +26,8 @@ from lamstudio.eval._taxonomy import PATTERN_NAMES
 @dataclass
 class Tau2Config:
     trials: int = 1
-    max_turns: int = 30
-    max_steps: int = 10
+    max_turns: int = 30  # user turns
+    max_steps: int = 40  # agent model calls per episode, all turns together
     concurrency: int = 4
     agent_params: dict[str, Any] | None = None
     user_params: dict[str, Any] | None = None
@@ -42,17 +42,21 @@ class Tau2Result:
 
 def _trajectory(task: Tau2Task, trial: int, episode: Any, score: dict[str, Any],
                 model: str) -> dict[str, Any]:
+    """The agent loop's record (messages, tools, policy, ``meta.agent``), with the tau2
+    verdict added; the stop message is kept as tau2 keeps it."""
     import lamstudio.envs as envs  # envs imports eval: bind at call time
     from lamstudio.schema import Trajectory
 
     env = episode.runner.env
+    meta = dict(episode.record.meta) if episode.record is not None else {}
+    meta["tau2"] = {"task_id": task.id, "trial": trial, "model": model,
+                    "reward": score["reward"], "state_hash": episode.runner.state_hash(),
+                    "stop": episode.stop, "db_match": score["db_match"],
+                    "communicated": score["communicated"]}
     record = Trajectory.model_validate({
         "id": f"tau2-{task.domain}-{task.id}-t{trial}", "source": f"tau2:{task.domain}",
         "system": envs.system_prompt(env), "tools": envs.tool_specs(env),
-        "messages": episode.messages,
-        "meta": {"task_id": task.id, "trial": trial, "model": model, "reward": score["reward"],
-                 "state_hash": episode.runner.state_hash(), "stop": episode.stop,
-                 "db_match": score["db_match"], "communicated": score["communicated"]}})
+        "messages": episode.messages, "meta": meta})
     return record.model_dump(mode="json", exclude_none=True)
 
 
@@ -65,10 +69,10 @@ async def _play(tasks: list[Tau2Task], agent: Any, user: Any, cfg: Tau2Config,
     async def one(task: Tau2Task, trial: int) -> dict[str, Any]:
         async with gate:
             sim = SimulatedUser(user, USER_GUIDELINES.format(scenario=task.scenario),
-                                {"seed": trial, **(cfg.user_params or {})})
-            episode = await run_episode(agent, sim, envs.EnvRunner(envs.make_env(task.env)),
-                                        max_turns=cfg.max_turns, max_steps=cfg.max_steps,
-                                        agent_params=cfg.agent_params)
+                                {"seed": trial, **(cfg.user_params or {})}, cfg.max_turns)
+            episode = await run_episode(agent, sim, task.env, task.actions,
+                                        task_id=f"tau2-{task.domain}-{task.id}-t{trial}",
+                                        max_steps=cfg.max_steps, agent_params=cfg.agent_params)
         score = score_episode(task, episode, gold[task.id])
         progress(1)
         return {"id": task.id, "trial": trial, **score, "error": episode.error,

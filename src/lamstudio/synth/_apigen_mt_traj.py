@@ -20,8 +20,8 @@ TRAJ_REASONS = ("kept", "agent_error", "user_error", "no_user_stop", "state_mism
 @dataclass
 class TrajectoryConfig:
     attempts: int = 1  # plays per blueprint; each kept play is a record
-    max_turns: int = 20
-    max_steps: int = 10
+    max_turns: int = 20  # user turns
+    max_steps: int = 40  # agent model calls per play
     concurrency: int = 4
     seed: int = 0
     agent_params: dict[str, Any] | None = None
@@ -39,7 +39,7 @@ def _verdict(episode: Any, blueprint: dict[str, Any], gold: str) -> tuple[str, d
     said = {o: communicated(o, episode.messages) for o in blueprint.get("outputs") or []}
     if episode.stop in ("agent_error", "user_error"):
         return episode.stop, said
-    if episode.stop != "user_stop":
+    if episode.stop != "user_stop":  # max_turns / max_steps
         return "no_user_stop", said
     if episode.runner.state_hash() != gold:
         return "state_mismatch", said
@@ -52,17 +52,20 @@ async def _play(bp: dict[str, Any], attempt: int, agent: Any, user: Any,
                 cfg: TrajectoryConfig) -> dict[str, Any]:
     gold = envs.replay(bp["env"], bp["actions"]).state_hash()
     sim = SimulatedUser(user, USER_GUIDELINES.format(scenario=bp["instruction"]),
-                        {"seed": cfg.seed * 1000 + attempt, **(cfg.user_params or {})})
-    runner = envs.EnvRunner(envs.make_env(bp["env"]))
-    episode = await run_tau2_episode(agent, sim, runner, max_turns=cfg.max_turns,
-                                     max_steps=cfg.max_steps, agent_params=cfg.agent_params)
+                        {"seed": cfg.seed * 1000 + attempt, **(cfg.user_params or {})},
+                        cfg.max_turns)
+    episode = await run_tau2_episode(agent, sim, bp["env"], bp["actions"],
+                                     task_id=f"{bp['id']}-a{attempt}", max_steps=cfg.max_steps,
+                                     agent_params=cfg.agent_params, source="apigen-mt")
+    runner = episode.runner
     reason, said = _verdict(episode, bp, gold)
     meta = {"blueprint_id": bp["id"], "attempt": attempt, "reason": reason,
             "stop": episode.stop, "state_hash": runner.state_hash(), "gold_hash": gold,
             "outputs_said": said, "agent": agent.model, "user_simulator": user.model,
             "failed_calls": episode.failed_calls}
     return {"id": f"{bp['id']}-a{attempt}", "env": bp["env"], "messages": episode.messages,
-            "runner": runner, "meta": meta, "error": episode.error}
+            "runner": runner, "meta": meta, "error": episode.error,
+            "loop_meta": dict(episode.record.meta) if episode.record is not None else {}}
 
 
 def _record(play: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +75,7 @@ def _record(play: dict[str, Any]) -> dict[str, Any]:
     rec = Trajectory.model_validate({
         "id": play["id"], "source": f"apigen-mt:{play['env']}",
         "system": envs.system_prompt(env), "tools": envs.tool_specs(env),
-        "messages": play["messages"], "meta": {"apigen_mt": play["meta"]}})
+        "messages": play["messages"], "meta": {**play["loop_meta"], "apigen_mt": play["meta"]}})
     return rec.model_dump(mode="json", exclude_none=True)
 
 
