@@ -44,6 +44,7 @@ def test_blueprints_then_trajectories(tmp_path: Path) -> None:
     assert rec["meta"]["apigen_mt"]["blueprint_id"].startswith("bp-retail-0-")
 
 
-def test_blueprints_needs_an_endpoint(tmp_path: Path) -> None:
-    res = CliRunner().invoke(app, ["synth", "apigen-mt", "blueprints", "-o", str(tmp_path)])
+def test_blueprints_says_what_is_wrong_with_the_model(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["synth", "apigen-mt", "blueprints", "-o", str(tmp_path),
+                                   "--generator-model", str(tmp_path / "no-such-model")])
     assert res.exit_code != 0 and "--generator-base-url" in res.output

@@ -70,18 +70,22 @@ def run(
 def _run_tau2(model: str, suite: str, backend: str, base_url: str | None, out: Path,
               limit: int | None, max_steps: int, user_model: str | None,
               user_base_url: str | None, trials: int) -> None:
+    from lamstudio.agent import open_backend
     from lamstudio.envs import Tau2Unavailable
     from lamstudio.eval import Tau2Config, Tau2SuiteError, evaluate_tau2
-    from lamstudio.llm import LLMError, OpenAIBackend
+    from lamstudio.llm import LLMError
 
-    if backend != "openai" or not base_url:
-        fail("tau2 suites run the agent behind an OpenAI-compatible endpoint: pass "
-             "--backend openai --base-url URL (serve a local model with `lamstudio serve`)")
+    if backend == "openai" and not base_url:
+        fail("--backend openai needs --base-url")
     if not user_model:
-        fail("tau2 suites need a user simulator: pass --user-model (and --user-base-url if "
-             "it is served elsewhere)")
-    agent = OpenAIBackend(base_url, model)
-    user = OpenAIBackend(user_base_url or base_url, user_model)
+        fail("tau2 suites need a user simulator: pass --user-model (a model at "
+             "--user-base-url, default --base-url; or a local model)")
+    try:  # the agent: the endpoint's model, or a local model (adapter folder included)
+        agent = open_backend(model, base_url if backend == "openai" else None)
+        user = open_backend(user_model, user_base_url or
+                            (base_url if backend == "openai" else None))
+    except (OSError, ValueError) as exc:
+        fail(f"cannot load a model: {exc}")
     try:
         with row_progress("episodes") as start:
             tick = start(None)

@@ -23,12 +23,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _backend(model: str, base_url: str | None, key_env: str | None, what: str) -> Any:
-    from lamstudio.llm import OpenAIBackend
+    """An OpenAI-compatible endpoint with ``--{what}-base-url``, else a local model."""
+    from lamstudio.agent import open_backend
 
-    if not base_url:
-        fail(f"{what}: pass an OpenAI-compatible --{what}-base-url (…/v1); serve a local "
-             "model with `lamstudio serve`")
-    return OpenAIBackend(base_url, model, api_key_env=key_env)
+    try:
+        return open_backend(model, base_url, api_key_env=key_env, max_tokens=768)
+    except (OSError, ValueError) as exc:
+        fail(f"--{what}-model {model!r}: not a local model ({exc}); or pass "
+             f"--{what}-base-url for an OpenAI-compatible endpoint")
 
 
 @mt_app.command("blueprints")
@@ -36,7 +38,9 @@ def blueprints_cmd(
     out: Annotated[Path, typer.Option("-o", "--out", help="output folder")],
     env: Annotated[str, typer.Option(help="tau2:retail | tau2:airline")] = "tau2:retail",
     n: Annotated[int, typer.Option("-n", help="blueprints to attempt")] = 10,
-    generator_model: Annotated[str, typer.Option(help="generator model name")] = "default",
+    generator_model: Annotated[str, typer.Option(
+        help="generator: the model at --generator-base-url, or a local model folder/name")]
+    = "smollm2-135m",
     generator_base_url: Annotated[str | None, typer.Option(help="generator URL (…/v1)")]
     = None,
     reviewer_model: Annotated[str | None, typer.Option(
@@ -58,8 +62,11 @@ def blueprints_cmd(
     if env not in ENVS or not env.startswith("tau2:"):
         fail(f"--env {env!r}: choose tau2:retail or tau2:airline")
     gen = _backend(generator_model, generator_base_url, api_key_env, "generator")
-    rev = _backend(reviewer_model or generator_model, reviewer_base_url or generator_base_url,
-                   api_key_env, "reviewer")
+    same = (reviewer_model or generator_model, reviewer_base_url or generator_base_url) == \
+        (generator_model, generator_base_url)
+    rev = gen if same else _backend(reviewer_model or generator_model,
+                                    reviewer_base_url or generator_base_url, api_key_env,
+                                    "reviewer")
     cfg = BlueprintConfig(env=env, count=n, reviewers=reviewers, rounds=rounds, seed=seed)
     try:
         with row_progress("blueprints") as start:
@@ -80,7 +87,9 @@ def blueprints_cmd(
 def trajectories_cmd(
     blueprints: Annotated[Path, typer.Option(help="blueprints.jsonl from `blueprints`")],
     out: Annotated[Path, typer.Option("-o", "--out", help="output folder")],
-    agent_model: Annotated[str, typer.Option(help="the agent's model name")] = "default",
+    agent_model: Annotated[str, typer.Option(
+        help="the agent: the model at --agent-base-url, or a local model folder/name")]
+    = "smollm2-135m",
     agent_base_url: Annotated[str | None, typer.Option(help="the agent's URL (…/v1)")] = None,
     user_model: Annotated[str | None, typer.Option(
         help="user simulator model (default: the agent's)")] = None,
@@ -107,8 +116,10 @@ def trajectories_cmd(
     except (OSError, ValueError) as exc:
         fail(str(exc))
     agent = _backend(agent_model, agent_base_url, api_key_env, "agent")
-    user = _backend(user_model or agent_model, user_base_url or agent_base_url, api_key_env,
-                    "user")
+    same = (user_model or agent_model, user_base_url or agent_base_url) == \
+        (agent_model, agent_base_url)
+    user = agent if same else _backend(user_model or agent_model,
+                                       user_base_url or agent_base_url, api_key_env, "user")
     cfg = TrajectoryConfig(attempts=attempts, max_turns=max_turns, seed=seed)
     try:
         with row_progress("plays") as start:
