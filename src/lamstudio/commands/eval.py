@@ -90,7 +90,10 @@ def _run_tau2(model: str, suite: str, backend: str, base_url: str | None, out: P
         with row_progress("episodes") as start:
             tick = start(None)
             res = evaluate_tau2(suite, agent, user, out,
-                                Tau2Config(trials=trials, max_steps=max_steps), limit=limit,
+                                # --max-steps is per user turn; tau2 counts per episode
+                                Tau2Config(trials=trials,
+                                           max_steps=max_steps * Tau2Config.max_turns),
+                                limit=limit,
                                 progress=tick)
     except (Tau2SuiteError, Tau2Unavailable, LLMError) as exc:
         fail(str(exc))
