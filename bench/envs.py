@@ -61,7 +61,7 @@ def main() -> int:
         console.print(f"built .venv-tau2 in {built:.0f} s")
     jobs = {d: [ground_truth(t) for t in load_tasks(d)] for d in DOMAINS}
     console.print(f"load before: {os.getloadavg()}")
-    ref = run_tau2_reference(venv, jobs, use_cache=False).domains
+    ref = run_tau2_reference(venv, jobs, use_cache=False, parallel=False).domains
     table = Table("domain", "env", "replays", "replays/s", "steps", "steps/s", "ratio")
     for d in DOMAINS:
         runs = sorted((ours(d, jobs[d]) for _ in range(args.repeat)),

@@ -80,9 +80,10 @@ def _digest_source() -> str:
 
 
 def run_tau2_reference(venv: Any, domains: dict[str, list[list[dict[str, Any]]]],
-                       use_cache: bool = True) -> Tau2Reference:
+                       use_cache: bool = True, parallel: bool = True) -> Tau2Reference:
     """Replay ``domains[name]`` (a list of call lists, one per task) in tau2's own
-    environments inside ``venv`` (a built ``lamstudio.eval.ReferenceEnv``)."""
+    environments inside ``venv`` (a built ``lamstudio.eval.ReferenceEnv``); one process
+    per domain, side by side unless ``parallel`` is False (benchmarks time them alone)."""
     from lamstudio.eval import ReferenceUnavailable
 
     job = {"digest_source": _digest_source(), "domains": domains}
@@ -91,15 +92,26 @@ def run_tau2_reference(venv: Any, domains: dict[str, list[list[dict[str, Any]]]]
     cache = venv.root / "replay-cache" / f"{key[:32]}.json"
     if use_cache and cache.exists():
         return Tau2Reference(json.loads(cache.read_text()), True)
+    data: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="lamstudio-tau2-") as tmp:
-        job_path, out_path, script = (Path(tmp) / n for n in ("job.json", "out.json", "run.py"))
-        job_path.write_bytes(blob)
+        script = Path(tmp) / "run.py"
         script.write_text(_RUNNER)
-        proc = subprocess.run([str(venv.python), str(script), str(job_path), str(out_path)],
-                              capture_output=True, text=True, cwd=tmp)
-        if proc.returncode != 0:
-            raise ReferenceUnavailable(f"tau2's environment failed:\n{proc.stderr[-3000:]}")
-        data = json.loads(out_path.read_text())
+        procs = {}
+        for domain, tasks in domains.items():  # one process per domain, run side by side
+            job_path, out_path = Path(tmp) / f"{domain}.job.json", Path(tmp) / f"{domain}.out"
+            job_path.write_text(json.dumps({"digest_source": job["digest_source"],
+                                            "domains": {domain: tasks}}))
+            procs[domain] = (subprocess.Popen(
+                [str(venv.python), str(script), str(job_path), str(out_path)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp),
+                out_path)
+            if not parallel:
+                procs[domain][0].wait()
+        for domain, (proc, out_path) in procs.items():
+            _, err = proc.communicate()
+            if proc.returncode != 0:
+                raise ReferenceUnavailable(f"tau2's {domain} environment failed:\n{err[-3000:]}")
+            data.update(json.loads(out_path.read_text()))
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(data))
     return Tau2Reference(data, False)
