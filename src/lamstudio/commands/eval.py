@@ -10,7 +10,8 @@ import typer
 from lamstudio.commands._common import console, err_console, fail, flag, row_progress
 
 SUITE_HELP = ("bfcl:CATEGORY[,CATEGORY...] (also bfcl:all, bfcl:single_turn, bfcl:ast, "
-              "bfcl:multi_turn) or a JSONL file of lamstudio records")
+              "bfcl:multi_turn), tau2:retail[:SPLIT] / tau2:airline[:SPLIT] (multi-turn "
+              "with a simulated user), or a JSONL file of lamstudio records")
 
 
 def register(app: typer.Typer) -> None:
@@ -45,9 +46,19 @@ def run(
     allow_download: Annotated[bool, typer.Option(
         "--allow-download", help="let --model be a hub id (lamstudio is offline otherwise)")]
     = False,
+    user_model: Annotated[str | None, typer.Option(help="tau2: the user simulator's model")]
+    = None,
+    user_base_url: Annotated[str | None, typer.Option(
+        help="tau2: the user simulator's OpenAI-compatible URL (default: --base-url)")] = None,
+    trials: Annotated[int, typer.Option(help="tau2: trials per task (pass^1..pass^k)")] = 1,
 ) -> None:
     """Run a model on a suite, score it, and write results, BFCL files and a report."""
     from lamstudio.eval import EvalError, evaluate
+
+    if suite.startswith("tau2:"):
+        _run_tau2(model, suite, backend, base_url, out, limit, max_steps, user_model,
+                  user_base_url, trials)
+        return
 
     try:
         with row_progress("eval") as start:
@@ -58,6 +69,43 @@ def run(
     except EvalError as exc:
         fail(str(exc))
     _show(result)
+
+
+def _run_tau2(model: str, suite: str, backend: str, base_url: str | None, out: Path,
+              limit: int | None, max_steps: int, user_model: str | None,
+              user_base_url: str | None, trials: int) -> None:
+    from lamstudio.agent import open_backend
+    from lamstudio.envs import Tau2Unavailable
+    from lamstudio.eval import Tau2Config, Tau2SuiteError, evaluate_tau2
+    from lamstudio.llm import LLMError
+
+    if backend == "openai" and not base_url:
+        fail("--backend openai needs --base-url")
+    if not user_model:
+        fail("tau2 suites need a user simulator: pass --user-model (a model at "
+             "--user-base-url, default --base-url; or a local model)")
+    try:  # the agent: the endpoint's model, or a local model (adapter folder included)
+        agent = open_backend(model, base_url if backend == "openai" else None)
+        user = open_backend(user_model, user_base_url or
+                            (base_url if backend == "openai" else None))
+    except (OSError, ValueError) as exc:
+        fail(f"cannot load a model: {exc}")
+    try:
+        with row_progress("episodes") as start:
+            tick = start(None)
+            res = evaluate_tau2(suite, agent, user, out,
+                                # --max-steps is per user turn; tau2 counts per episode
+                                Tau2Config(trials=trials,
+                                           max_steps=max_steps * Tau2Config.max_turns),
+                                limit=limit,
+                                progress=tick)
+    except (Tau2SuiteError, Tau2Unavailable, LLMError) as exc:
+        fail(str(exc))
+    s = res.summary
+    console.print(f"{s['suite']}: {s['tasks']} tasks × {s['trials']} trials; " + ", ".join(
+        f"pass^{k} {v:.3f}" for k, v in s["pass^k"].items()) + f"; stops {s['stops']}")
+    for what, path in res.paths.items():
+        console.print(f"{what:<12} -> {path}")
 
 
 def score(

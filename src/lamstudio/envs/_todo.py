@@ -28,6 +28,9 @@ def _minutes(hhmm: str) -> int:
 
 
 class TodoCalendar:
+    write_tools = frozenset({"add_task", "complete_task", "delete_task", "schedule_event",
+                              "cancel_event"})
+
     def __init__(self, state: dict[str, Any] | None = None) -> None:
         self.state = copy.deepcopy(state if state is not None else DEFAULT_STATE)
 

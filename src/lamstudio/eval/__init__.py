@@ -28,10 +28,22 @@ from lamstudio.eval._bfcl import (
 from lamstudio.eval._generate import Generation, greedy_generate
 from lamstudio.eval._multi_turn import dispatch, state_hash
 from lamstudio.eval._perturb import perturbations, reference_calls
+from lamstudio.eval._reference import ReferenceEnv, ReferenceUnavailable
 from lamstudio.eval._report import compare_table, html_report, load_results, summary_tables
 from lamstudio.eval._run import OpenAIGenerator, TransformersGenerator, run_cases
 from lamstudio.eval._score import read_predictions, score_all, summarize
 from lamstudio.eval._suite import EvalCase, SuiteError, load_suite
+from lamstudio.eval._tau2 import (
+    USER_GUIDELINES,
+    Tau2SuiteError,
+    Tau2Task,
+    communicated,
+    load_tau2_suite,
+    pass_hat_k,
+)
+from lamstudio.eval._tau2_episode import Episode, SimulatedUser
+from lamstudio.eval._tau2_episode import run_episode as run_tau2_episode
+from lamstudio.eval._tau2_run import Tau2Config, Tau2Result, evaluate_tau2
 from lamstudio.eval._taxonomy import PATTERN_NAMES, PATTERNS, classify
 from lamstudio.eval._values import java_value, js_value, standardize
 from lamstudio.eval._verdict import BFCL_ERROR_TYPE, Call, CallVerdict
@@ -40,6 +52,9 @@ __all__ = [
     "ALL_SCORING", "AST_CATEGORIES", "BACKENDS", "BFCL_ERROR_TYPE", "PATTERNS", "PATTERN_NAMES",
     "RELEVANCE_CATEGORIES", "BfclEntry", "BfclUnavailable", "Call", "CallVerdict",
     "CompiledCase", "EvalCase", "EvalError", "EvalResult", "Generation", "OpenAIGenerator",
+    "ReferenceEnv", "ReferenceUnavailable", "Episode", "SimulatedUser", "Tau2Config",
+    "Tau2Result", "Tau2SuiteError", "Tau2Task", "evaluate_tau2", "load_tau2_suite",
+    "pass_hat_k", "run_tau2_episode", "USER_GUIDELINES", "communicated",
     "Progress", "SuiteError", "TransformersGenerator", "bfcl_version", "cases_of", "check",
     "classify", "compare_table", "compile_case", "dispatch", "evaluate", "greedy_generate",
     "html_report", "java_value", "js_value", "kind_of", "language_of", "load_category",

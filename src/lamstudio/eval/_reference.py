@@ -69,8 +69,12 @@ class ReferenceUnavailable(RuntimeError):
 
 @dataclass
 class ReferenceEnv:
+    """A venv with a reference implementation: ``pins`` (installed ``--no-deps``) plus a
+    fully pinned requirements file (also ``--no-deps``, so nothing unpinned slips in)."""
+
     root: Path  # the venv directory
     requirements: Path
+    pins: tuple[str, ...] = (BFCL_PIN,)
 
     def __post_init__(self) -> None:
         self.root, self.requirements = Path(self.root).resolve(), Path(self.requirements)
@@ -80,7 +84,8 @@ class ReferenceEnv:
         return self.root / "bin" / "python"
 
     def _stamp(self) -> str:
-        return hashlib.sha256(self.requirements.read_bytes() + BFCL_PIN.encode()).hexdigest()
+        pins = " ".join(self.pins)
+        return hashlib.sha256(self.requirements.read_bytes() + pins.encode()).hexdigest()
 
     def ready(self) -> bool:
         stamp = self.root / ".lamstudio-stamp"
@@ -93,7 +98,7 @@ class ReferenceEnv:
         t0 = time.perf_counter()
         log(f"building {self.root} from {self.requirements} (about a minute) ...")
         steps = [[sys.executable, "-m", "venv", "--clear", str(self.root)],
-                 [str(self.python), "-m", "pip", "install", "-q", "--no-deps", BFCL_PIN],
+                 [str(self.python), "-m", "pip", "install", "-q", "--no-deps", *self.pins],
                  [str(self.python), "-m", "pip", "install", "-q", "--no-deps", "-r",
                   str(self.requirements)]]
         for cmd in steps:

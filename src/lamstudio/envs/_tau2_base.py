@@ -1,0 +1,208 @@
+"""What the tau2-bench domains share: the database as plain JSON data, tau2's tool schemas
+and policy, and a canonical state hash.
+
+lamstudio re-implements the domains' tools over plain dicts (tau2 keeps pydantic models);
+``tests/envs/test_tau2_agreement.py`` replays every task's ground truth in both and compares
+the final databases.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from typing import Any
+
+from lamstudio.envs._tau2_data import policy, pristine_db, tool_schemas
+
+
+def canonical(value: Any) -> Any:
+    """The database as tau2's pydantic models would dump it, made comparable: keys whose
+    value is None dropped (pydantic fills optional fields with None, db.json omits them)
+    and numbers as floats (pydantic turns ``12`` into ``12.0`` for float fields)."""
+    if isinstance(value, Mapping):
+        return {k: canonical(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def entity_digest(value: Any) -> str:
+    blob = json.dumps(canonical(value), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+_MOD = 2**256
+
+
+def _entry(key: str, digest: str) -> int:
+    return int(hashlib.sha256(f"{key}\0{digest}".encode()).hexdigest(), 16)
+
+
+def table_sum(table: Mapping[str, Any]) -> int:
+    return sum(_entry(k, entity_digest(v)) for k, v in table.items()) % _MOD
+
+
+def _combine(parts: dict[str, str]) -> str:
+    blob = json.dumps(sorted(parts.items()), separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def canonical_hash(state: Mapping[str, Any]) -> str:
+    """The state hash of a tau2 database. A table hashes as the sum of its (key, entity
+    digest) hashes modulo 2^256, so an environment re-hashes only the entities it touched
+    (order-independent, as the tables are keyed)."""
+    return _combine({t: f"{table_sum(v):064x}" if isinstance(v, Mapping) else entity_digest(v)
+                     for t, v in state.items()})
+
+
+class _Base:
+    """One table of an untouched database plus its entities' digests (computed once)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self._entries: dict[str, int] | None = None
+        self.total = 0
+
+    def entries(self) -> dict[str, int]:
+        if self._entries is None:
+            self._entries = {k: _entry(k, entity_digest(v)) for k, v in self.data.items()}
+            self.total = sum(self._entries.values()) % _MOD
+        return self._entries
+
+
+class Table(MutableMapping):
+    """A database table shared with its untouched original until an entity is fetched by
+    key: then that entity is copied (copy-on-write), so a fresh environment costs nothing
+    and a replay copies only what it reads by id. ``values()`` / ``items()`` are read-only
+    views (searches scan without copying)."""
+
+    def __init__(self, base: _Base) -> None:
+        self._base, self._own, self._gone = base, {}, set()
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._own:
+            return self._own[key]
+        if key in self._gone:
+            raise KeyError(key)
+        value = self._own[key] = copy.deepcopy(self._base.data[key])
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._own[key] = value
+        self._gone.discard(key)
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self._own.pop(key, None)
+        self._gone.add(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._own or (key in self._base.data and key not in self._gone)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (k for k in self._base.data if k not in self._gone)
+        yield from (k for k in self._own if k not in self._base.data)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def values(self) -> Any:  # type: ignore[override]
+        return [v for _, v in self.items()]
+
+    def items(self) -> Any:  # type: ignore[override]
+        return [(k, self._own[k] if k in self._own else self._base.data[k]) for k in self]
+
+    def sum(self) -> int:
+        """``table_sum(self)``, from the untouched table's cached entries."""
+        base = self._base.entries()
+        total = self._base.total - sum(base[k] for k in self._own.keys() | self._gone
+                                       if k in base)
+        total += sum(_entry(k, entity_digest(v)) for k, v in self._own.items())
+        return total % _MOD
+
+    def plain(self) -> dict[str, Any]:
+        return {k: copy.deepcopy(v) for k, v in self.items()}
+
+
+@functools.cache
+def _pristine_tables(domain: str) -> dict[str, _Base]:
+    return {k: _Base(v) for k, v in pristine_db(domain).items() if isinstance(v, dict)}
+
+
+def calculate(expression: str) -> str:
+    """tau2's calculator: digits, + - * / ( ) . and spaces only."""
+    if not all(char in "0123456789+-*/(). " for char in expression):
+        raise ValueError("Invalid characters in expression")
+    return str(round(float(eval(expression, {"__builtins__": None}, {})), 2))  # noqa: S307
+
+
+class Tau2Env:
+    """Base of ``tau2:<domain>`` environments. ``state`` is the domain database (db.json's
+    JSON); the tools are the methods named in tau2's schemas, nothing else."""
+
+    domain: str = ""
+
+    def __init__(self, state: Mapping[str, Any] | None = None) -> None:
+        if state is None:
+            bases, rest = _pristine_tables(self.domain), pristine_db(self.domain)
+        else:  # the caller's data is never written either
+            bases = {k: _Base(v) for k, v in state.items() if isinstance(v, dict)}
+            rest = state
+        self.state: dict[str, Any] = {k: Table(b) for k, b in bases.items()}
+        self.state.update({k: copy.deepcopy(v) for k, v in rest.items() if k not in bases})
+
+    # Not public methods: every public method of an environment is an action.
+    @property
+    def system(self) -> str:
+        return policy(self.domain)
+
+    @property
+    def tools(self) -> list[dict[str, Any]]:
+        return [{"type": s["type"], "function": s["function"]}
+                for s in tool_schemas(self.domain)]
+
+    @property
+    def write_tools(self) -> frozenset[str]:
+        return frozenset(s["function"]["name"] for s in tool_schemas(self.domain)
+                         if s.get("x-tau2-kind") == "write")
+
+    def _actions(self) -> dict[str, Callable[..., Any]]:
+        return {s["function"]["name"]: getattr(self, s["function"]["name"])
+                for s in tool_schemas(self.domain)}
+
+    def _result_text(self, value: Any) -> str:
+        """What the agent sees: strings as they are, anything else as JSON (as tau2)."""
+        return value if isinstance(value, str) else json.dumps(value)
+
+    def _state_hash(self) -> str:
+        # Equals canonical_hash(self._plain()), touching only the copied entities.
+        return _combine({t: f"{v.sum():064x}" if isinstance(v, Table) else entity_digest(v)
+                         for t, v in self.state.items()})
+
+    def _plain(self) -> dict[str, Any]:
+        """The database as plain JSON data (a copy)."""
+        return {k: v.plain() if isinstance(v, Table) else copy.deepcopy(v)
+                for k, v in self.state.items()}
+
+    def calculate(self, expression: str) -> str:
+        return calculate(expression)
+
+    def transfer_to_human_agents(self, summary: str) -> str:
+        return "Transfer successful"
+
+
+def pick(value: Any, fields: tuple[str, ...], what: str) -> dict[str, Any]:
+    """Mimic constructing tau2's pydantic model from a dict: required fields checked, extra
+    keys dropped."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be an object")
+    missing = [f for f in fields if f not in value]
+    if missing:
+        raise ValueError(f"{what} is missing {', '.join(missing)}")
+    return {f: value[f] for f in fields}

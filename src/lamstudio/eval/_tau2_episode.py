@@ -1,0 +1,126 @@
+"""One tau2-style episode on ``lamstudio.agent``'s loop: the agent model acts on a
+``lamstudio.envs`` environment (``EnvToolbox``), a simulated user (an LLM given a scenario)
+is the loop's ``User``.
+
+tau2's orchestration rules: the agent greets, the user speaks first, the agent may call
+tools (several steps) before it answers, and the user ends the conversation with
+``###STOP###`` (or ``###TRANSFER###`` / ``###OUT-OF-SCOPE###``). An episode that runs out of
+user turns (``max_turns``) or agent steps (``max_steps``, all turns together) did not end by
+the user's stop, which tau2 scores 0.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lamstudio.eval._verdict import Call
+
+if TYPE_CHECKING:
+    from lamstudio.envs import EnvRunner
+
+GREETING = "Hi! How can I help you today?"
+STOP_TOKENS = ("###STOP###", "###TRANSFER###", "###OUT-OF-SCOPE###")
+STOPS = ("user_stop", "max_turns", "max_steps", "agent_error", "user_error")
+
+
+@dataclass
+class Episode:
+    messages: list[dict[str, Any]]  # the agent's view: assistant / user / tool (no system)
+    stop: str  # one of STOPS
+    runner: EnvRunner
+    record: Any = None  # the agent loop's Trajectory
+    failed_calls: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+
+
+class SimulatedUser:
+    """An LLM playing the customer from a scenario; ``lamstudio.agent``'s ``User``. It sees
+    the conversation with roles flipped (the agent's words are its "user" turns). Its stop
+    token, its running out of turns, or its backend failing all end the episode (``reply``
+    returns None) and say why in ``ended``."""
+
+    def __init__(self, backend: Any, instructions: str, params: dict[str, Any] | None = None,
+                 max_turns: int = 30) -> None:
+        self.backend, self.instructions, self.params = backend, instructions, params or {}
+        self.max_turns, self.turns = max_turns, 0
+        self.ended, self.error, self.last = "", "", ""
+
+    async def reply(self, messages: list[dict[str, Any]]) -> str | None:
+        if self.turns >= self.max_turns:
+            self.ended = "max_turns"
+            return None
+        flipped = [{"role": "system", "content": self.instructions}]
+        for m in messages:
+            if m["role"] == "assistant" and m.get("content"):
+                flipped.append({"role": "user", "content": m["content"]})
+            elif m["role"] == "user":
+                flipped.append({"role": "assistant", "content": m["content"]})
+        try:
+            result = await self.backend.complete(flipped, None, **self.params)
+        except Exception as exc:  # noqa: BLE001 - the episode records why it ended
+            self.ended, self.error = "user_error", f"{type(exc).__name__}: {exc}"
+            return None
+        self.turns += 1
+        self.last = (result.content or "").strip()
+        if any(tok in self.last for tok in STOP_TOKENS):
+            self.ended = "user_stop"
+            return None
+        return self.last
+
+
+def _failed_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Calls whose result is the loop's ``{"error", "error_code"}``, with their arguments."""
+    calls = {tc["id"]: tc["function"] for m in messages for tc in m.get("tool_calls") or []}
+    out = []
+    for m in messages:
+        if m["role"] != "tool":
+            continue
+        try:
+            body = json.loads(m.get("content") or "")
+        except json.JSONDecodeError:
+            continue
+        if isinstance(body, dict) and "error_code" in body:
+            fn = calls.get(m.get("tool_call_id"), {})
+            out.append({"name": fn.get("name", ""), "arguments": fn.get("arguments", {}),
+                        "error": body.get("error", ""), "code": body["error_code"]})
+    return out
+
+
+async def run_episode(agent: Any, user: SimulatedUser, env_name: str,
+                      ground_truth: list[dict[str, Any]] | None = None, *,
+                      task_id: str = "episode", max_steps: int = 40,
+                      agent_params: dict[str, Any] | None = None, source: str = "tau2"
+                      ) -> Episode:
+    """Play one conversation: ``agent`` (a ``lamstudio.llm.ChatBackend``) against
+    ``env_name`` with ``user`` as the customer. ``ground_truth`` (``{"name",
+    "arguments"}`` calls) puts the loop's database reward in the record's meta."""
+    from lamstudio.agent import AgentConfig, AgentTask, EnvToolbox
+    from lamstudio.agent import run_episode as agent_episode
+    from lamstudio.envs import system_prompt
+
+    truth = [[Call(c["name"], c.get("arguments") or {}) for c in ground_truth]] \
+        if ground_truth is not None else None
+    toolbox = EnvToolbox(env_name, None, truth)
+    greeting = {"role": "assistant", "content": GREETING}
+    first = await user.reply([greeting])
+    if first is None:  # the user stopped (or failed) before saying anything
+        msgs = [greeting] + ([{"role": "user", "content": user.last}] if user.last else [])
+        return Episode(msgs, user.ended, toolbox.runner, error=user.error)
+    task = AgentTask(task_id, [greeting, {"role": "user", "content": first}],
+                     system=system_prompt(toolbox.runner.env), env=env_name)
+    config = AgentConfig(max_steps=max_steps, source=source,
+                         params=agent_params or {"temperature": 0.0})
+    record = await agent_episode(agent, task, toolbox, user, config)
+    messages = [m.model_dump(mode="json", exclude_none=True) for m in record.messages]
+    loop_stop = record.meta["agent"]["stop"]
+    if loop_stop == "model_error":
+        stop, error = "agent_error", record.meta["agent"].get("error", "")
+    elif loop_stop == "step_limit":
+        stop, error = "max_steps", ""
+    else:
+        stop, error = user.ended or "user_stop", user.error
+    if stop == "user_stop" and user.last:
+        messages.append({"role": "user", "content": user.last})  # the stop, as tau2 keeps it
+    return Episode(messages, stop, toolbox.runner, record, _failed_calls(messages), error)

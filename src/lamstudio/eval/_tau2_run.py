@@ -1,0 +1,171 @@
+"""``evaluate_tau2``: every task of a ``tau2:`` suite, k trials each, played and scored;
+results, episodes (as ``Trajectory`` records), a summary and an HTML report written."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lamstudio.eval._tau2 import (
+    USER_GUIDELINES,
+    Tau2Task,
+    load_tau2_suite,
+    pass_hat_k,
+    score_episode,
+)
+from lamstudio.eval._tau2_episode import SimulatedUser, run_episode
+from lamstudio.eval._taxonomy import PATTERN_NAMES
+
+
+@dataclass
+class Tau2Config:
+    trials: int = 1
+    max_turns: int = 30  # user turns
+    max_steps: int = 40  # agent model calls per episode, all turns together
+    concurrency: int = 4
+    agent_params: dict[str, Any] | None = None
+    user_params: dict[str, Any] | None = None
+
+
+@dataclass
+class Tau2Result:
+    summary: dict[str, Any]
+    results: list[dict[str, Any]]
+    paths: dict[str, Path]
+
+
+def _trajectory(task: Tau2Task, trial: int, episode: Any, score: dict[str, Any],
+                model: str) -> dict[str, Any]:
+    """The agent loop's record (messages, tools, policy, ``meta.agent``), with the tau2
+    verdict added; the stop message is kept as tau2 keeps it."""
+    import lamstudio.envs as envs  # envs imports eval: bind at call time
+    from lamstudio.schema import Trajectory
+
+    env = episode.runner.env
+    meta = dict(episode.record.meta) if episode.record is not None else {}
+    meta["tau2"] = {"task_id": task.id, "trial": trial, "model": model,
+                    "reward": score["reward"], "state_hash": episode.runner.state_hash(),
+                    "stop": episode.stop, "db_match": score["db_match"],
+                    "communicated": score["communicated"]}
+    record = Trajectory.model_validate({
+        "id": f"tau2-{task.domain}-{task.id}-t{trial}", "source": f"tau2:{task.domain}",
+        "system": envs.system_prompt(env), "tools": envs.tool_specs(env),
+        "messages": episode.messages, "meta": meta})
+    return record.model_dump(mode="json", exclude_none=True)
+
+
+async def _play(tasks: list[Tau2Task], agent: Any, user: Any, cfg: Tau2Config,
+                progress: Callable[[int], None]) -> list[dict[str, Any]]:
+    import lamstudio.envs as envs  # envs imports eval: bind at call time
+    gold = {t.id: envs.replay(t.env, t.actions).state_hash() for t in tasks}
+    gate = asyncio.Semaphore(cfg.concurrency)
+
+    async def one(task: Tau2Task, trial: int) -> dict[str, Any]:
+        async with gate:
+            sim = SimulatedUser(user, USER_GUIDELINES.format(scenario=task.scenario),
+                                {"seed": trial, **(cfg.user_params or {})}, cfg.max_turns)
+            episode = await run_episode(agent, sim, task.env, task.actions,
+                                        task_id=f"tau2-{task.domain}-{task.id}-t{trial}",
+                                        max_steps=cfg.max_steps, agent_params=cfg.agent_params)
+        score = score_episode(task, episode, gold[task.id])
+        progress(1)
+        return {"id": task.id, "trial": trial, **score, "error": episode.error,
+                "failed_calls": episode.failed_calls,
+                "trajectory": _trajectory(task, trial, episode, score, agent.model)}
+
+    jobs = [one(t, k) for t in tasks for k in range(cfg.trials)]
+    return list(await asyncio.gather(*jobs))
+
+
+def summarize_tau2(suite: str, model: str, tasks: list[Tau2Task], results: list[dict[str, Any]],
+                   trials: int) -> dict[str, Any]:
+    wins = Counter()
+    for r in results:
+        wins[r["id"]] += int(r["reward"] == 1.0)
+    successes = [wins[t.id] for t in tasks]
+    patterns = Counter(p for r in results for p in r["patterns"])
+    return {
+        "suite": suite, "model": model, "tasks": len(tasks), "trials": trials,
+        "episodes": len(results),
+        "pass^k": {str(k): pass_hat_k(successes, trials, k) for k in range(1, trials + 1)},
+        "db_match": sum(r["db_match"] for r in results) / max(len(results), 1),
+        "stops": dict(Counter(r["stop"] for r in results)),
+        "error_patterns": {p: {"count": n, "name": PATTERN_NAMES[p]}
+                           for p, n in patterns.most_common()},
+        "per_task": {t.id: wins[t.id] for t in tasks}}
+
+
+def evaluate_tau2(suite: str, agent: Any, user: Any, out: Path, config: Tau2Config | None = None,
+                  limit: int | None = None, task_ids: list[str] | None = None,
+                  progress: Callable[[int], None] = lambda n: None) -> Tau2Result:
+    """Play and score ``suite`` (``tau2:DOMAIN[:SPLIT]``). ``agent`` and ``user`` are
+    ``lamstudio.llm.ChatBackend``s (the user simulator is usually a separate, stronger
+    endpoint). Writes ``results.jsonl``, ``trajectories.jsonl``, ``summary.json`` and
+    ``report.html`` under ``out``. ``task_ids`` / ``limit`` pick tasks."""
+    from lamstudio.io import atomic_path, write_jsonl
+
+    cfg = config or Tau2Config()
+    tasks = load_tau2_suite(suite)
+    if task_ids:
+        tasks = [t for t in tasks if t.id in set(task_ids)]
+    tasks = tasks[:limit] if limit else tasks
+    results = asyncio.run(_play(tasks, agent, user, cfg, progress))
+    summary = summarize_tau2(suite, agent.model, tasks, results, cfg.trials)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"results": out / "results.jsonl", "trajectories": out / "trajectories.jsonl",
+             "summary": out / "summary.json", "report": out / "report.html"}
+    write_jsonl(paths["results"], ({k: v for k, v in r.items() if k != "trajectory"}
+                                   for r in results))
+    write_jsonl(paths["trajectories"], (r["trajectory"] for r in results))
+    with atomic_path(paths["summary"]) as tmp:
+        tmp.write_text(json.dumps(summary, indent=1))
+    with atomic_path(paths["report"]) as tmp:
+        tmp.write_text(tau2_report_html(summary, results))
+    return Tau2Result(summary, results, paths)
+
+
+def _conversation(r: dict[str, Any]) -> str:
+    rows = []
+    for m in r["trajectory"]["messages"]:
+        text = m.get("content") or ""
+        for tc in m.get("tool_calls") or []:
+            text += f"\n→ {tc['function']['name']}({json.dumps(tc['function']['arguments'])})"
+        rows.append(f"<div class='m {m['role']}'><b>{m['role']}</b>"
+                    f"<pre>{html.escape(text.strip()[:1500])}</pre></div>")
+    return "".join(rows)
+
+
+def tau2_report_html(summary: dict[str, Any], results: list[dict[str, Any]],
+                     examples: int = 3) -> str:
+    """A self-contained page: pass^k, stops, error patterns, per-task wins, and example
+    conversations (failures first)."""
+    e = html.escape
+    passk = "".join(f"<tr><td>pass^{k}</td><td>{v:.3f}</td></tr>"
+                    for k, v in summary["pass^k"].items())
+    pats = "".join(f"<tr><td>{e(p)}</td><td>{e(v['name'])}</td><td>{v['count']}</td></tr>"
+                   for p, v in summary["error_patterns"].items()) or "<tr><td>none</td></tr>"
+    tasks = "".join(f"<tr><td>{e(t)}</td><td>{n}/{summary['trials']}</td></tr>"
+                    for t, n in summary["per_task"].items())
+    picked = sorted(results, key=lambda r: r["reward"])[:examples] + \
+        [r for r in results if r["reward"] == 1.0][:1]
+    convs = "".join(f"<h3>task {e(r['id'])} trial {r['trial']}: reward {r['reward']}, "
+                    f"stop {e(r['stop'])}, db match {r['db_match']}</h3>{_conversation(r)}"
+                    for r in picked)
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>{e(summary['suite'])} — {e(summary['model'])}</title><style>
+body{{font-family:sans-serif;max-width:60em;margin:auto}} td{{padding:2px 8px}}
+.m{{margin:4px 0;padding:4px;border-left:4px solid #ccc}} .user{{border-color:#48c}}
+.assistant{{border-color:#4a4}} .tool{{border-color:#aaa;color:#555}}
+pre{{white-space:pre-wrap;margin:2px}}</style></head><body>
+<h1>{e(summary['suite'])}: {e(summary['model'])}</h1>
+<p>{summary['tasks']} tasks × {summary['trials']} trials; database matched in
+{summary['db_match']:.1%} of episodes; stops: {e(json.dumps(summary['stops']))}</p>
+<table>{passk}</table><h2>Error patterns of failed tool calls (SpecTool)</h2>
+<table>{pats}</table><h2>Per task</h2><table>{tasks}</table>
+<h2>Example conversations</h2>{convs}</body></html>"""

@@ -1,0 +1,151 @@
+"""APIGen-MT phase 2: simulated user ↔ agent play for each accepted blueprint, kept only
+when the episode ends with the user's stop, the final database equals the replay of the
+blueprint's actions, and every expected output was said. Kept episodes are ``Trajectory``
+records (policy as system prompt, tau2's tools, meta with the blueprint id and the check),
+ready for ``verify`` and ``train``; the others are rejects with a reason."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import lamstudio.envs as envs
+from lamstudio.eval import USER_GUIDELINES, SimulatedUser, communicated, run_tau2_episode
+
+TRAJ_REASONS = ("kept", "agent_error", "user_error", "no_user_stop", "state_mismatch",
+                "outputs_missing")
+
+
+@dataclass
+class TrajectoryConfig:
+    attempts: int = 1  # plays per blueprint; each kept play is a record
+    max_turns: int = 20  # user turns
+    max_steps: int = 40  # agent model calls per play
+    concurrency: int = 4
+    seed: int = 0
+    agent_params: dict[str, Any] | None = None
+    user_params: dict[str, Any] | None = None
+
+
+@dataclass
+class TrajectoryRun:
+    kept: list[dict[str, Any]]
+    rejected: list[dict[str, Any]]
+    yields: dict[str, Any]
+
+
+def _verdict(episode: Any, blueprint: dict[str, Any], gold: str) -> tuple[str, dict[str, bool]]:
+    said = {o: communicated(o, episode.messages) for o in blueprint.get("outputs") or []}
+    if episode.stop in ("agent_error", "user_error"):
+        return episode.stop, said
+    if episode.stop != "user_stop":  # max_turns / max_steps
+        return "no_user_stop", said
+    if episode.runner.state_hash() != gold:
+        return "state_mismatch", said
+    if not all(said.values()):
+        return "outputs_missing", said
+    return "kept", said
+
+
+async def _play(bp: dict[str, Any], attempt: int, agent: Any, user: Any,
+                cfg: TrajectoryConfig) -> dict[str, Any]:
+    gold = envs.replay(bp["env"], bp["actions"]).state_hash()
+    sim = SimulatedUser(user, USER_GUIDELINES.format(scenario=bp["instruction"]),
+                        {"seed": cfg.seed * 1000 + attempt, **(cfg.user_params or {})},
+                        cfg.max_turns)
+    episode = await run_tau2_episode(agent, sim, bp["env"], bp["actions"],
+                                     task_id=f"{bp['id']}-a{attempt}", max_steps=cfg.max_steps,
+                                     agent_params=cfg.agent_params, source="apigen-mt")
+    runner = episode.runner
+    reason, said = _verdict(episode, bp, gold)
+    meta = {"blueprint_id": bp["id"], "attempt": attempt, "reason": reason,
+            "stop": episode.stop, "state_hash": runner.state_hash(), "gold_hash": gold,
+            "outputs_said": said, "agent": agent.model, "user_simulator": user.model,
+            "failed_calls": episode.failed_calls}
+    return {"id": f"{bp['id']}-a{attempt}", "env": bp["env"], "messages": episode.messages,
+            "runner": runner, "meta": meta, "error": episode.error,
+            "loop_meta": dict(episode.record.meta) if episode.record is not None else {}}
+
+
+def _record(play: dict[str, Any]) -> dict[str, Any]:
+    from lamstudio.schema import Trajectory
+
+    env = play["runner"].env
+    rec = Trajectory.model_validate({
+        "id": play["id"], "source": f"apigen-mt:{play['env']}",
+        "system": envs.system_prompt(env), "tools": envs.tool_specs(env),
+        "messages": play["messages"], "meta": {**play["loop_meta"], "apigen_mt": play["meta"]}})
+    return rec.model_dump(mode="json", exclude_none=True)
+
+
+def trajectories(blueprints: list[dict[str, Any]], agent: Any, user: Any,
+                 config: TrajectoryConfig | None = None,
+                 progress: Any = lambda n: None) -> TrajectoryRun:
+    """Play every blueprint ``config.attempts`` times. ``agent`` (the model being improved
+    or a stronger endpoint) and ``user`` (the simulator) are ``lamstudio.llm.ChatBackend``s."""
+    cfg = config or TrajectoryConfig()
+
+    async def run() -> list[dict[str, Any]]:
+        gate = asyncio.Semaphore(cfg.concurrency)
+
+        async def one(bp: dict[str, Any], attempt: int) -> dict[str, Any]:
+            async with gate:
+                out = await _play(bp, attempt, agent, user, cfg)
+            progress(1)
+            return out
+        return list(await asyncio.gather(*(one(b, a) for b in blueprints
+                                           for a in range(cfg.attempts))))
+
+    plays = asyncio.run(run())
+    kept = [_record(p) for p in plays if p["meta"]["reason"] == "kept"]
+    rejected = [{"id": p["id"], "blueprint_id": p["meta"]["blueprint_id"],
+                 "reason": p["meta"]["reason"], "stop": p["meta"]["stop"], "error": p["error"],
+                 "messages": p["messages"]} for p in plays if p["meta"]["reason"] != "kept"]
+    counts = {r: 0 for r in TRAJ_REASONS}
+    for p in plays:
+        counts[p["meta"]["reason"]] += 1
+    per_bp = {b["id"]: sum(1 for p in plays if p["meta"]["blueprint_id"] == b["id"]
+                           and p["meta"]["reason"] == "kept") for b in blueprints}
+    yields = {"blueprints": len(blueprints), "plays": len(plays), "kept": len(kept),
+              "rejected": len(rejected), "keep_rate": len(kept) / max(len(plays), 1),
+              "by_reason": counts, "blueprints_with_a_kept_play":
+              sum(1 for v in per_bp.values() if v), "kept_per_blueprint": per_bp}
+    return TrajectoryRun(kept, rejected, yields)
+
+
+def write_trajectories(run: TrajectoryRun, out: Any) -> dict[str, Any]:
+    """``trajectories.jsonl`` (kept records), ``rejects.jsonl`` and ``yields.json``."""
+    import json
+    from pathlib import Path
+
+    from lamstudio.io import atomic_path, write_jsonl
+
+    out = Path(out)
+    paths = {"trajectories": out / "trajectories.jsonl", "rejects": out / "rejects.jsonl",
+             "yields": out / "yields.json"}
+    write_jsonl(paths["trajectories"], run.kept)
+    write_jsonl(paths["rejects"], run.rejected)
+    with atomic_path(paths["yields"]) as tmp:
+        tmp.write_text(json.dumps(run.yields, indent=1))
+    return paths
+
+
+def read_blueprints(path: Any) -> list[dict[str, Any]]:
+    """Accepted blueprints from ``blueprints.jsonl``; a bad line is an error naming it."""
+    import json
+    from pathlib import Path
+
+    out = []
+    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            bp = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
+        missing = [k for k in ("id", "env", "instruction", "actions") if k not in bp]
+        if missing:
+            raise ValueError(f"{path}:{n}: blueprint lacks {', '.join(missing)}")
+        out.append(bp)
+    return out
