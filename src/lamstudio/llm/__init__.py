@@ -1,6 +1,7 @@
-"""Generation backends: one small protocol (``ChatBackend.complete``) and an
+"""Generation backends: one small protocol (``ChatBackend.complete``), an
 OpenAI-compatible HTTP client with retries, a deadline per request, concurrency limits, an
-on-disk cache and keys kept out of every error text. (The scripted OpenAI-compatible server
+on-disk cache and keys kept out of every error text, and a local transformers backend
+(``LocalBackend``) with the same cache and results. (The scripted OpenAI-compatible server
 that tests use lives in ``tests/support/scripted_server.py``.)"""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lamstudio.llm._cache import ResponseCache, request_key
+from lamstudio.llm._local import LocalBackend, resolve_local_model
 from lamstudio.llm._openai import OpenAIBackend, parse_retry_after, result_from_body
 from lamstudio.llm._redact import redact
 from lamstudio.llm._types import ChatBackend, ChatResult, LLMError, LLMUnavailable
@@ -41,7 +43,7 @@ async def complete_many(backend: ChatBackend,
 
 
 __all__ = [
-    "ChatBackend", "ChatResult", "LLMError", "LLMUnavailable", "OpenAIBackend", "ResponseCache",
-    "complete_many", "complete_sync", "parse_retry_after", "redact", "request_key",
-    "result_from_body",
+    "ChatBackend", "ChatResult", "LLMError", "LLMUnavailable", "LocalBackend", "OpenAIBackend",
+    "ResponseCache", "complete_many", "complete_sync", "parse_retry_after", "redact",
+    "request_key", "resolve_local_model", "result_from_body",
 ]

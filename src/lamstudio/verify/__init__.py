@@ -27,7 +27,7 @@ from lamstudio.verify._execution import (
     values_match,
 )
 from lamstudio.verify._format import FormatChecker, FormatOptions, check_format, normalize_types
-from lamstudio.verify._journal import JournalMismatch, journal_dir
+from lamstudio.verify._journal import Journal, JournalMismatch, journal_dir
 from lamstudio.verify._pipeline import (
     VerifyResult,
     default_rejects_path,
@@ -48,10 +48,11 @@ from lamstudio.verify._verdict import SPECTOOL_CODES, Verdict
 
 __all__ = [
     "ALL_STAGES", "JUDGE_SYSTEM", "SPECTOOL_CODES", "DedupKeys", "DedupOptions", "Deduplicator",
-    "ExecutionChecker", "ExecutionOptions", "FormatChecker", "FormatOptions", "JournalMismatch",
-    "JudgeConfig", "JudgeOptions", "SemanticJudge", "Verdict", "VerifyConfig", "VerifyConfigError",
-    "VerifyResult", "VerifyTally", "build_report", "canonical_calls", "check_format", "decide",
-    "dedup_keys", "default_rejects_path", "default_summary_path", "journal_dir", "judge_prompt",
+    "ExecutionChecker", "ExecutionOptions", "FormatChecker", "FormatOptions", "Journal",
+    "JournalMismatch", "JudgeConfig", "JudgeOptions", "SemanticJudge", "Verdict", "VerifyConfig",
+    "VerifyConfigError", "VerifyResult", "VerifyTally", "build_report", "canonical_calls",
+    "check_format", "decide", "dedup_keys", "default_rejects_path", "default_summary_path",
+    "journal_dir", "judge_prompt",
     "normalize_query", "normalize_types", "parse_judgement", "result_matches", "shingles",
     "values_match", "verify",
 ]
