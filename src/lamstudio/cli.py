@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "lamstudio.commands.data",
     "lamstudio.commands.train",
     "lamstudio.commands.verify",
+    "lamstudio.commands.synth",
     "lamstudio.commands.inspect",
     "lamstudio.commands.eval",
     "lamstudio.commands.quickstart",
