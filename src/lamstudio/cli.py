@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "lamstudio.commands.train",
     "lamstudio.commands.verify",
     "lamstudio.commands.synth",
+    "lamstudio.commands.augment",
     "lamstudio.commands.inspect",
     "lamstudio.commands.eval",
     "lamstudio.commands.quickstart",

@@ -38,9 +38,7 @@ def resolve_local_model(name_or_path: str | os.PathLike[str]) -> str:
         from lamstudio.models import resolve_model  # type: ignore[attr-defined]
     except ImportError:  # the model registry is optional here: a folder still works
         resolve_model = None
-    if resolve_model is not None:
-        return str(resolve_model(name_or_path))
-    path = Path(name_or_path).expanduser()
+    path = Path(resolve_model(name_or_path) if resolve_model else name_or_path).expanduser()
     if not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
         raise LLMError(f"{name_or_path}: not a model folder (no config.json or "
                        "adapter_config.json)")
