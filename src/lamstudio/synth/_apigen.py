@@ -5,8 +5,8 @@ parse the reply into a record (``_parse``), then format -> execution -> semantic
 with ``lamstudio.verify``'s checks. Every generation ends either kept or in the rejects
 file with its stage and reason code (generated = kept + rejected).
 
-Tasks run in chunks; while one chunk is being checked the next is already generating, so
-the checks hide behind the generator's latency. Each checked chunk is committed to a
+Tasks run in chunks; while one chunk is being checked the next ones are already
+generating, so the checks hide behind the generator's latency. Each checked chunk is committed to a
 journal (``lamstudio.verify.Journal``): an interrupted run (or one stopped by a generator
 or judge fault) resumes where it stopped when the same command is run again.
 """
@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ from lamstudio.verify import (
 )
 
 T = TypeVar("T")
+_AHEAD = 2  # chunks generating beyond the one being checked: the generator never waits
 Progress = Callable[[int | None], Callable[[int], None]]
 
 
@@ -127,9 +129,7 @@ class _Run:
         advance = progress(len(self.plan)) if progress else (lambda n: None)
         advance(done)
         with self._sandbox() as sandbox:
-            execution = ExecutionChecker(sandbox, ExecutionOptions(skip_unexecutable=True)) \
-                if sandbox is not None else None
-            asyncio.run(self._loop(self.plan[done:], execution, advance))
+            asyncio.run(self._loop(self.plan[done:], sandbox, advance))
         result = ApigenResult(self.tally, Path(self.cfg.output), self.cfg.path("rejects"),
                               self.cfg.path("summary"), self.cfg.path("report"),
                               time.perf_counter() - started, done, self._notes())
@@ -148,26 +148,37 @@ class _Run:
                         self.dedup.add(t.id, dedup_keys(t))
         return sum(m["tasks"] for m in self.markers)
 
-    async def _loop(self, tasks: list[Task], execution: ExecutionChecker | None,
+    async def _loop(self, tasks: list[Task], sandbox: Any,
                     advance: Callable[[int], None]) -> None:
         size = self.cfg.chunk_size
-        chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
+        chunks = iter([tasks[i:i + size] for i in range(0, len(tasks), size)])
         sem = asyncio.Semaphore(self.cfg.concurrency)
-        pending: asyncio.Future[list[ChatResult]] | None = None
+        queue: deque[tuple[list[Task], asyncio.Future[list[ChatResult]]]] = deque()
+
+        def launch() -> None:
+            if (chunk := next(chunks, None)) is not None:
+                queue.append((chunk, asyncio.ensure_future(self._generate_chunk(chunk, sem))))
+
+        # The sandbox's workers start while the first chunks generate.
+        starting = asyncio.ensure_future(asyncio.to_thread(sandbox.start)) if sandbox else None
+        execution = _Execution(sandbox, starting)
         try:
-            for k, chunk in enumerate(chunks):
-                if pending is None:
-                    pending = asyncio.ensure_future(self._generate_chunk(chunk, sem))
+            for _ in range(1 + _AHEAD):
+                launch()
+            while queue:
+                chunk, pending = queue[0]
                 replies = await pending
-                pending = asyncio.ensure_future(self._generate_chunk(chunks[k + 1], sem)) \
-                    if k + 1 < len(chunks) else None
+                queue.popleft()
+                launch()
                 out = await self._check(chunk, replies, execution)
                 await asyncio.to_thread(self._commit, out)
                 advance(len(chunk))
         finally:
-            if pending is not None and not pending.done():
+            for _, pending in queue:
                 pending.cancel()
-                await asyncio.gather(pending, return_exceptions=True)
+            await asyncio.gather(*(p for _, p in queue), return_exceptions=True)
+            if starting is not None:  # never close a sandbox that is still starting
+                await asyncio.gather(starting, return_exceptions=True)
             for b in {id(x): x for x in (self.gen, *(self.judge.backends if self.judge
                                                       else ()))}.values():
                 if hasattr(b, "aclose"):
@@ -192,7 +203,7 @@ class _Run:
 
     # -- checks ------------------------------------------------------------------------
     async def _check(self, chunk: list[Task], replies: list[ChatResult],
-                     execution: ExecutionChecker | None) -> _ChunkOut:
+                     execution: _Execution) -> _ChunkOut:
         out = _ChunkOut()
         alive: list[_Item] = []
         for task, reply in zip(chunk, replies, strict=True):
@@ -225,12 +236,12 @@ class _Run:
             out.keep(item)
         return out
 
-    async def _execute(self, alive: list[_Item],
-                       execution: ExecutionChecker | None) -> list[Verdict]:
-        if execution is None or not alive:
+    async def _execute(self, alive: list[_Item], execution: _Execution) -> list[Verdict]:
+        if execution.sandbox is None or not alive:
             return [Verdict.skip("execution", "no_executable_tool", "no tool can run here")
                     for _ in alive]
-        pairs = await asyncio.to_thread(execution.check_many, [i.record for i in alive])
+        checker = await execution.checker()
+        pairs = await asyncio.to_thread(checker.check_many, [i.record for i in alive])
         for item, (_, record) in zip(alive, pairs, strict=True):
             item.record = record  # with the tool results inserted
         return [v for v, _ in pairs]
@@ -293,8 +304,24 @@ class _Run:
 
         modules = (list(DEFAULT_MODULES) if self.cfg.builtin_tools else []) \
             + list(self.cfg.tool_modules)
-        with Sandbox(modules, timeout_s=self.cfg.exec_timeout_s) as box:
-            yield box
+        box = Sandbox(modules, timeout_s=self.cfg.exec_timeout_s)
+        try:
+            yield box  # started by the loop, in a thread
+        finally:
+            box.close()
+
+
+@dataclass
+class _Execution:
+    """The execution checker once the sandbox has started (None: nothing can run)."""
+
+    sandbox: Any
+    starting: asyncio.Future[None] | None
+
+    async def checker(self) -> ExecutionChecker:
+        assert self.starting is not None
+        await self.starting
+        return ExecutionChecker(self.sandbox, ExecutionOptions(skip_unexecutable=True))
 
 
 @dataclass
