@@ -32,6 +32,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # tests.support.scripted_server
 sys.path.insert(0, str(ROOT / "tests" / "synth"))  # the scripted generator of the tests
 
 from synth_helpers import TOOLS, ScriptedServer, generator_script  # noqa: E402

@@ -13,10 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-try:  # the scripted server moves to tests/support with the llm rewrite
-    from tests.support.scripted_server import Fail, Reply, ScriptedServer  # type: ignore
-except ImportError:
-    from lamstudio.llm import Fail, Reply, ScriptedServer  # type: ignore[no-redef]
+from tests.support.scripted_server import Fail, Reply, ScriptedServer
 
 __all__ = ["TOOLS", "Fail", "Reply", "ScriptedServer", "generator_script"]
 

@@ -15,7 +15,6 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from random import Random
 from typing import Any
 
@@ -26,7 +25,7 @@ from lamstudio.augment._ops import (
     shuffle_tools,
     to_irrelevance,
 )
-from lamstudio.io import JsonlWriter, Reject, RejectWriter
+from lamstudio.io import JsonlWriter, Reject, RejectWriter, default_rejects_path
 from lamstudio.schema import Trajectory
 from lamstudio.sources import get_format
 from lamstudio.synth import ToolPool, load_refusals
@@ -89,8 +88,7 @@ def augment(inputs: Sequence[str | os.PathLike[str]], output: str | os.PathLike[
     pool = [t.spec for t in ToolPool.load(builtin=cfg.builtin_tools, modules=cfg.tool_modules,
                                           files=cfg.tool_files).tools.values()]
     res = AugmentResult()
-    rej_path = rejects or Path(output).with_name(
-        Path(output).name.split(".")[0] + ".rejects.jsonl")
+    rej_path = rejects or default_rejects_path(output)
     with JsonlWriter(output) as out, RejectWriter(rej_path) as rw:
         def on_reject(r: Reject) -> None:
             res.read += 1

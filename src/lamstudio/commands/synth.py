@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lamstudio.commands._common import console, err_console, fail
+from lamstudio.commands._common import console, err_console, fail, row_progress
 
 synth_app = typer.Typer(help="Synthesize data (APIGen single-turn).", no_args_is_help=True)
 
@@ -110,10 +110,8 @@ def apigen_cmd(
             stages=tuple(s.strip() for s in stages.split(",") if s.strip()))
     except ApigenConfigError as exc:
         fail(str(exc))
-    from lamstudio.commands.verify import _progress
-
     try:
-        with _progress("generating") as progress:
+        with row_progress("generating") as progress:
             result = apigen(cfg, restart=restart, progress=progress)
     except (InputError, JournalMismatch, ValueError) as exc:
         fail(str(exc))

@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from lamstudio.io import atomic_path
+from lamstudio._charts import bar_chart
+from lamstudio._html import svg, write_page
 
 FUNNEL = ("generated", "parsed", "format", "execution", "semantic", "dedup")
 REJECT_STAGES = FUNNEL[1:]  # a reject at "parse" stops a generation before "parsed"
@@ -124,20 +125,15 @@ def build_yield_report(summary: str | os.PathLike[str], rejects: str | os.PathLi
                                    "style": r.get("style"), "category": r.get("category"),
                                    "template": r.get("template"),
                                    "raw": _short(r.get("output") or r.get("record"))})
-    ctx = {"title": f"lamstudio synth apigen: {Path(data['output']).name}",
-           "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-           "funnel_names": FUNNEL, "y": y, "data": data,
-           "groups": [(g, [(k, list(v.values())) for k, v in y[f"by_{g}"].items()])
-                      for g in GROUPS],
-           "overall": list(y["funnel"].values()),
-           "reasons": list(y["rejected_by_reason"].items()), "examples": shown}
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    env = Environment(loader=PackageLoader("lamstudio", "templates/report"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
-    html = env.get_template("synth_yields.html.j2").render(**ctx)
-    with atomic_path(output) as tmp:
-        tmp.write_text(html, encoding="utf-8")
+    write_page(output, "synth_yields.html.j2",
+               title=f"lamstudio synth apigen: {Path(data['output']).name}",
+               generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+               funnel_names=FUNNEL, y=y, data=data,
+               groups=[(g, [(k, list(v.values())) for k, v in y[f"by_{g}"].items()])
+                       for g in GROUPS],
+               chart_funnel=svg(bar_chart(list(y["funnel"].items()))),
+               chart_reasons=svg(bar_chart(list(y["rejected_by_reason"].items()), "red")),
+               examples=shown)
 
 
 def _short(value: Any, limit: int = 600) -> str:
