@@ -9,7 +9,7 @@ imports first. The generator is the scripted OpenAI-compatible server (real HTTP
 127.0.0.1, in its own process) answering after ``--delay`` seconds, which stands for a
 served model's latency; ``--local-model FOLDER`` repeats it on a local transformers model.
 
-    .venv/bin/python bench/synth.py [--n 512] [--concurrency 32] [--delay 0.25]
+    .venv/bin/python bench/synth.py [--n 512] [--concurrency 32] [--delay 0.25 1.0]
                                     [--local-model DIR --local-n 16] [--no-append]
 
 Target: the pipeline adds < 10% to the generator's own time at 32 concurrent requests.
@@ -103,10 +103,10 @@ def _serve(delay: float, conn: Any) -> None:
         conn.recv()  # until told to stop
 
 
-def scripted(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def scripted(args: argparse.Namespace, delay: float, tmp: Path) -> dict[str, Any]:
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe()
-    server = ctx.Process(target=_serve, args=(args.delay, child), daemon=True)
+    server = ctx.Process(target=_serve, args=(delay, child), daemon=True)
     server.start()
     url, model = parent.recv()
     try:
@@ -156,7 +156,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=512)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--chunk", type=int, default=64)
-    ap.add_argument("--delay", type=float, default=0.25)
+    ap.add_argument("--delay", type=float, nargs="+", default=[0.25, 1.0])
     ap.add_argument("--local-model")
     ap.add_argument("--local-n", type=int, default=16)
     ap.add_argument("--local-batch", type=int, default=8)
@@ -165,8 +165,8 @@ def main() -> None:
     args = ap.parse_args()
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     with tempfile.TemporaryDirectory() as d:
-        rows = [line(f"scripted server, {args.delay:g} s/reply, {args.concurrency} concurrent",
-                     scripted(args, Path(d)))]
+        rows = [line(f"scripted server, {delay:g} s/reply, {args.concurrency} concurrent",
+                     scripted(args, delay, Path(d))) for delay in args.delay]
         if args.local_model:
             rows.append(line(f"local {Path(args.local_model).name}, batch {args.local_batch}, "
                              f"{args.local_max_tokens} new tokens", local(args, Path(d))))
