@@ -132,11 +132,12 @@ def scripted(args: argparse.Namespace, delay: float, tmp: Path) -> dict[str, Any
 
 
 def local(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    gen = BackendConfig("local", args.local_model, batch_size=args.local_batch)
+    gen = BackendConfig("local", args.local_model, batch_size=args.local_batch, threads=1)
     cfg = ApigenConfig(output=str(tmp / "local.jsonl"), generator=gen, n=args.local_n,
                        max_tokens=args.local_max_tokens, concurrency=args.local_batch,
                        chunk_size=args.local_batch * 2)
-    backend = LocalBackend(args.local_model, batch_size=args.local_batch).load()
+    # one torch thread: two were 10x slower on the busy 2-core machine (docs/synth.md)
+    backend = LocalBackend(args.local_model, batch_size=args.local_batch, threads=1).load()
     reqs = prompts(cfg)
     alone = timed_alone(backend, reqs, args.local_batch)
     piped, result = timed_pipeline(cfg, backend)
