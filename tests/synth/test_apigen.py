@@ -76,7 +76,8 @@ def test_provenance_and_the_prompt(tmp_path):
         "maths", "words")
     # the seed examples of the style come first, and the tools are shown in the prompt
     assert gen["seed_examples"][0] in ("seed-003", "seed-004")
-    prompt = prompts[gen["task"]]["messages"][-1]["content"]
+    asked = {r["seed"]: r for r in prompts}  # requests arrive in any order
+    prompt = asked[3 * 1_000_003 + gen["task"]]["messages"][-1]["content"]
     for tool in rec["tools"]:
         assert f'"name": "{tool["function"]["name"]}"' in prompt
     assert prompts[0]["temperature"] == 0.7 and prompts[0]["max_tokens"] == 384
