@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lamstudio.commands._common import console, fail
+from lamstudio.commands._common import console, fail, flag
 
 
 def register(app: typer.Typer) -> None:
@@ -20,7 +20,7 @@ def augment_cmd(
     rejects: Annotated[Path | None, typer.Option(help="rows that did not load")] = None,
     seed: Annotated[int, typer.Option()] = 0,
     copies: Annotated[int, typer.Option(help="augmented copies per record")] = 1,
-    no_original: Annotated[bool, typer.Option(help="write only the copies")] = False,
+    no_original: Annotated[bool, flag("--no-original", "write only the copies")] = False,
     shuffle_tools: Annotated[float, typer.Option(help="probability per copy")] = 1.0,
     rephrase_system: Annotated[float, typer.Option(help="probability per copy")] = 0.5,
     distractors: Annotated[float, typer.Option(help="probability per copy")] = 0.5,
@@ -31,12 +31,14 @@ def augment_cmd(
         "--tools", help="tool module (.py) for distractors; repeatable")] = None,
     tool_file: Annotated[list[Path] | None, typer.Option(
         help="JSON / JSONL of tool schemas for distractors; repeatable")] = None,
-    no_builtin_tools: Annotated[bool, typer.Option(help="no built-in distractors")] = False,
+    no_builtin_tools: Annotated[bool, flag("--no-builtin-tools",
+                                          "no built-in distractors")] = False,
     from_format: Annotated[str, typer.Option("--from", help="format of the inputs")
                            ] = "lamstudio",
 ) -> None:
-    """Augment function-calling data (xLAM): tool order, system prompt, distractor tools,
-    irrelevance cases, parameter renaming. Deterministic for a seed."""
+    """Augment function-calling data (xLAM's recipe), deterministic for a seed.
+
+    Tool order, system prompt, distractor tools, irrelevance cases, parameter renaming."""
     from lamstudio.augment import AugmentConfig, augment
     from lamstudio.io import InputError
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lamstudio.commands._common import console, err_console, fail, row_progress
+from lamstudio.commands._common import console, err_console, fail, flag, row_progress
 
 synth_app = typer.Typer(help="Synthesize data (APIGen single-turn).", no_args_is_help=True)
 
@@ -57,8 +57,8 @@ def apigen_cmd(
         "--tools", help="tool module (.py) to sample from and execute; repeatable")] = None,
     tool_file: Annotated[list[Path] | None, typer.Option(
         help="JSON / JSONL of tool schemas (xlam-60k, BFCL, OpenAI specs); repeatable")] = None,
-    no_builtin_tools: Annotated[bool, typer.Option(help="leave out lamstudio's built-in "
-                                                        "tools")] = False,
+    no_builtin_tools: Annotated[bool, flag("--no-builtin-tools",
+                                           "leave out lamstudio's built-in tools")] = False,
     quota: Annotated[list[str] | None, typer.Option(
         help="CATEGORY=COUNT generations for a tool category; repeatable")] = None,
     seeds: Annotated[Path | None, typer.Option(help="few-shot seed records (lamstudio "
@@ -77,11 +77,13 @@ def apigen_cmd(
     chunk_size: Annotated[int, typer.Option(help="generations per committed chunk")] = 64,
     stages: Annotated[str, typer.Option(help="checks to run")] = "format,execution,semantic,dedup",
     cache: Annotated[Path | None, typer.Option(help="response cache directory")] = None,
-    restart: Annotated[bool, typer.Option(help="discard an unfinished run's journal")] = False,
+    restart: Annotated[bool, flag("--restart", "discard an unfinished run's journal")] = False,
 ) -> None:
-    """Generate verified single-turn function-calling data (APIGen): sample tools, a query
-    style and seed examples, prompt the generator, parse, check (format, execution, semantic,
-    dedup), keep or reject with a reason; write a yield report. Resumes when re-run."""
+    """Generate verified single-turn function-calling data (APIGen).
+
+    Sample tools, a query style and seed examples; prompt the generator; parse; check
+    (format, execution, semantic, dedup); keep or reject with a reason; write a yield
+    report. Resumes when re-run."""
     from lamstudio.io import InputError
     from lamstudio.llm import LLMError
     from lamstudio.synth import (
