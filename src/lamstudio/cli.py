@@ -34,7 +34,6 @@ COMMAND_MODULES = [
     "lamstudio.commands.agent",
     "lamstudio.commands.serve",
     "lamstudio.commands.models",
-    "lamstudio.commands.synth_mt",
 ]
 
 

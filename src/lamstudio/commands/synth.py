@@ -9,10 +9,15 @@ import typer
 
 from lamstudio.commands._common import console, err_console, fail, flag, row_progress
 
-synth_app = typer.Typer(help="Synthesize data (APIGen single-turn).", no_args_is_help=True)
+synth_app = typer.Typer(help="Synthesize data: APIGen single-turn (apigen) and multi-turn "
+                                 "(apigen-mt).", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
+    """One ``synth`` group: ``apigen`` here and ``apigen-mt`` (``commands.synth_mt``)."""
+    from lamstudio.commands.synth_mt import mt_app
+
+    synth_app.add_typer(mt_app, name="apigen-mt")
     app.add_typer(synth_app, name="synth")
 
 
