@@ -10,8 +10,8 @@ import typer
 
 # Names only commands that exist (tests/commands/test_cli.py checks it against the registry and
 # pyproject's description).
-PIPELINE = ("Build large action models (tool-calling LLMs): convert -> verify -> train -> eval "
-            "-> serve.")
+PIPELINE = ("Build large action models (tool-calling LLMs): convert -> verify -> synth -> "
+            "augment -> train -> eval -> serve -> agent.")
 
 app = typer.Typer(
     name="lamstudio",
