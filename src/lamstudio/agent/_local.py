@@ -95,17 +95,11 @@ def open_backend(model: str, base_url: str | None = None, *,
                  api_key_env: str | None = "OPENAI_API_KEY", max_tokens: int = 256,
                  timeout_s: float = 120.0) -> Any:
     """An OpenAI-compatible endpoint when ``base_url`` is given, else a local model
-    (a path, or a registry name when ``lamstudio.models`` resolves it)."""
+    (a folder, a ``.gguf`` or a registry name, through ``lamstudio.models``)."""
     if base_url:
         from lamstudio.llm import OpenAIBackend
 
         return OpenAIBackend(base_url, model, api_key_env=api_key_env, timeout_s=timeout_s)
-    return LocalBackend(_resolve(model), max_tokens=max_tokens)
+    from lamstudio.models import resolve_model
 
-
-def _resolve(model: str) -> str:
-    try:
-        from lamstudio.models import resolve_model  # type: ignore[attr-defined]
-    except ImportError:  # older checkouts: paths and hub names only
-        return model
-    return str(resolve_model(model))
+    return LocalBackend(str(resolve_model(model)), max_tokens=max_tokens)

@@ -7,14 +7,16 @@ that tests use lives in ``tests/support/scripted_server.py``.)"""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
 
 from lamstudio.llm._cache import ResponseCache, request_key
 from lamstudio.llm._local import LocalBackend, resolve_local_model
 from lamstudio.llm._openai import OpenAIBackend, parse_retry_after, result_from_body
 from lamstudio.llm._redact import redact
 from lamstudio.llm._types import ChatBackend, ChatResult, LLMError, LLMUnavailable
+
+T = TypeVar("T")
 
 
 def complete_sync(backend: ChatBackend, messages: list[dict[str, Any]],
@@ -42,8 +44,21 @@ async def complete_many(backend: ChatBackend,
     return list(await asyncio.gather(*(one(r) for r in requests), return_exceptions=True))
 
 
+async def gather_or_cancel(coros: Sequence[Awaitable[T]]) -> list[T]:
+    """``gather`` that cancels the siblings when one fails: a fault (auth, a dead endpoint)
+    stops the chunk instead of letting its other requests run on."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 __all__ = [
     "ChatBackend", "ChatResult", "LLMError", "LLMUnavailable", "LocalBackend", "OpenAIBackend",
-    "ResponseCache", "complete_many", "complete_sync", "parse_retry_after", "redact",
-    "request_key", "resolve_local_model", "result_from_body",
+    "ResponseCache", "complete_many", "complete_sync", "gather_or_cancel", "parse_retry_after",
+    "redact", "request_key", "resolve_local_model", "result_from_body",
 ]

@@ -232,13 +232,12 @@ class ScriptedEngine:
 
 
 def resolve_model(name_or_path: str) -> str:
-    """A registry name (through ``lamstudio.models`` when installed) or a local folder."""
+    """An existing path as given (a model folder, or a scripted engine's reply file), else a
+    registry name through ``lamstudio.models`` (offline: a mistyped name fails at once)."""
     if Path(name_or_path).exists():
         return name_or_path
-    try:
-        from lamstudio.models import resolve_model as _resolve
-    except ImportError:
-        return name_or_path  # a hub name: from_pretrained reports what is missing
+    from lamstudio.models import resolve_model as _resolve
+
     return str(_resolve(name_or_path))
 
 

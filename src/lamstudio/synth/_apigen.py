@@ -19,13 +19,13 @@ import hashlib
 import json
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from lamstudio.io import atomic_path
-from lamstudio.llm import ChatBackend, ChatResult, LocalBackend, OpenAIBackend
+from lamstudio.llm import ChatBackend, ChatResult, LocalBackend, OpenAIBackend, gather_or_cancel
 from lamstudio.schema import Trajectory
 from lamstudio.synth._config import ApigenConfig, BackendConfig
 from lamstudio.synth._parse import build_record, parse_reply, style_verdict
@@ -46,7 +46,6 @@ from lamstudio.verify import (
     journal_dir,
 )
 
-T = TypeVar("T")
 _AHEAD = 2  # chunks generating beyond the one being checked: the generator never waits
 Progress = Callable[[int | None], Callable[[int], None]]
 
@@ -190,7 +189,7 @@ class _Run:
             async with sem:
                 return await self.gen.complete(self.messages(task), **self.params(task))
 
-        return await _all_or_cancel([one(t) for t in chunk])
+        return await gather_or_cancel([one(t) for t in chunk])
 
     def messages(self, task: Task) -> list[dict[str, Any]]:
         tools = [self.pool.tools[n].spec for n in task.tools]
@@ -251,7 +250,7 @@ class _Run:
             return [Verdict.skip("semantic", "no_judge", "no judge configured")
                     for _ in alive]
         judge = self.judge
-        return await _all_or_cancel([judge.judge(i.record) for i in alive])
+        return await gather_or_cancel([judge.judge(i.record) for i in alive])
 
     def _provenance(self, task: Task, reply: ChatResult) -> dict[str, Any]:
         return {"name": "lamstudio.synth.apigen", "backend": self.cfg.generator.kind,
@@ -382,13 +381,3 @@ def _skips(verdicts: list[Verdict]) -> list[str]:
     return [f"{v.stage}/{v.code}" for v in verdicts if v.skipped]
 
 
-async def _all_or_cancel(coros: list[Awaitable[T]]) -> list[T]:
-    """``gather`` that cancels the siblings when one fails (a fault stops the chunk)."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise

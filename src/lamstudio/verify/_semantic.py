@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lamstudio.llm import ChatBackend
+from lamstudio.llm import ChatBackend, gather_or_cancel
 from lamstudio.schema import Trajectory
 from lamstudio.verify._verdict import Verdict
 
@@ -125,15 +125,8 @@ class SemanticJudge:
         return decide(list(votes))
 
     async def judge_all(self, records: Sequence[Trajectory]) -> list[Verdict]:
-        tasks = [asyncio.ensure_future(self.judge(t)) for t in records]
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            # One failure stops the chunk: stop the other requests before closing clients.
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        try:  # one failure stops the chunk: the other requests end before clients close
+            return await gather_or_cancel([self.judge(t) for t in records])
         finally:
             for b in self.backends:
                 if hasattr(b, "aclose"):
