@@ -147,6 +147,20 @@ def test_unknown_lora_target_is_named(assets: dict[str, Path], tmp_path: Path) -
         run(assets, tmp_path / "t", lora={"target_modules": ["no_such_proj"]})
 
 
+def test_lora_on_the_top_layers_only_adapts_those_layers(assets: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    from safetensors import safe_open
+
+    result = run(assets, tmp_path / "top", lora={"layers_to_transform": [1]},
+                 train={"max_steps": 2})
+    with safe_open(str(Path(result.run_dir) / "final" / "adapter_model.safetensors"),
+                   "pt") as f:
+        layers = {k.split(".layers.")[1].split(".")[0] for k in f.keys()}
+    assert layers == {"1"}
+    with pytest.raises(TrainError, match="lora"):
+        run(assets, tmp_path / "bad", lora={"layers_to_transform": [99]})
+
+
 def _fake_trainer(label_smoothing: float = 0.0) -> Any:
     from types import SimpleNamespace
 

@@ -73,6 +73,9 @@ class QuickstartConfig:
     # LoRA (pretrained bases)
     lora_r: int = 16
     lora_alpha: int = 32
+    # LoRA on the top N decoder layers only (None: all). The backward pass then stops at
+    # the lowest adapted layer: measured in docs/quickstart.md.
+    lora_top_layers: int | None = None
     # Evaluation. max_new_tokens None: the longest reference answer (in tokens) + a margin.
     max_new_tokens: int | None = 160
     eval_batch_size: int = 32

@@ -100,13 +100,24 @@ def _train_lora(cfg: QuickstartConfig, out: Path, base_dir: str, log: list[dict[
         model=ModelConfig(name_or_path=base_dir, dtype="float32"),
         data=DataConfig(sources=[SourceConfig(path=str(out / "data" / "train.jsonl"))],
                         max_len=cfg.max_len, packing=True),  # template: the base's (auto)
-        lora=LoraConfig(r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=0.0),
+        lora=LoraConfig(r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=0.0,
+                        layers_to_transform=top_layers(base_dir, cfg.lora_top_layers)),
         train=OptimConfig(mode="lora", max_steps=cfg.steps, batch_size=cfg.batch_size,
                           lr=cfg.lr, warmup_ratio=cfg.warmup_ratio,
                           weight_decay=cfg.weight_decay, scheduler="cosine",
                           logging_steps=1, save_steps=cfg.steps + 1, save_total_limit=1,
                           threads=cfg.threads, report_to=[]))
     return train(tc, callbacks=_train_callbacks(cfg, log, stop))
+
+
+def top_layers(base_dir: str, n: int | None) -> list[int] | None:
+    """Indices of the top ``n`` decoder layers of the base (None: all layers)."""
+    if n is None:
+        return None
+    from transformers import AutoConfig
+
+    total = AutoConfig.from_pretrained(base_dir).num_hidden_layers
+    return list(range(max(total - n, 0), total))
 
 
 def run_pretrained(cfg: QuickstartConfig,

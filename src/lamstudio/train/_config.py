@@ -102,6 +102,9 @@ class LoraConfig(_Section):
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj",
                                  "gate_proj", "up_proj", "down_proj"])
     modules_to_save: list[str] | None = None
+    # PEFT's ``layers_to_transform``: adapt only these decoder layers (None: all). Adapting
+    # only the top layers also stops the backward pass there, so a step costs less.
+    layers_to_transform: list[int] | None = None
 
 
 class OptimConfig(_Section):

@@ -200,7 +200,7 @@ def _with_lora(cfg: TrainConfig, model: Any) -> Any:
     lc = cfg.lora
     peft_cfg = LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout,
                           target_modules=lc.target_modules, modules_to_save=lc.modules_to_save,
-                          task_type="CAUSAL_LM")
+                          layers_to_transform=lc.layers_to_transform, task_type="CAUSAL_LM")
     try:
         return get_peft_model(model, peft_cfg)
     except ValueError as exc:  # e.g. target modules not found in this architecture
