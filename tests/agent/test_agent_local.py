@@ -1,5 +1,6 @@
-"""The local backend: a tiny transformers model (no server) rendered and parsed by
-``lamstudio.render``, driven through ``lamstudio agent run``."""
+"""The local backend: a tiny transformers model (no server), served by
+``lamstudio.llm.LocalBackend`` (rendered and parsed by ``lamstudio.render``), driven
+through ``lamstudio agent run``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from agent_helpers import cli, read_jsonl
 
-from lamstudio.agent import LocalBackend
+from lamstudio.agent import open_backend
 from lamstudio.envs import TASKS
 
 
@@ -42,18 +43,29 @@ def test_local_model_runs_the_loop(tiny_model: Path, tmp_path: Path) -> None:
         assert ep["messages"][1]["role"] == "assistant"
 
 
-def test_local_backend_generation_is_parsed_by_render(tiny_model: Path) -> None:
-    import asyncio
+def test_open_backend_local_is_the_llm_backend(tiny_model: Path) -> None:
+    from lamstudio.llm import LocalBackend, complete_sync
 
-    from lamstudio.render import parse_output
-
-    backend = LocalBackend(str(tiny_model), max_tokens=10)
+    backend = open_backend(str(tiny_model), max_tokens=10)
+    assert isinstance(backend, LocalBackend)  # one local backend, lamstudio.llm's
+    assert backend.model == str(tiny_model)  # what meta.agent.model records
     msgs = [{"role": "user", "content": "Alice wants two lamps."}]
-    res = asyncio.run(backend.complete(msgs, None, temperature=0.0))
-    again = asyncio.run(backend.complete(msgs, None, temperature=0.0))
-    assert res.raw["text"] == again.raw["text"]  # greedy: deterministic
+    tools = [{"type": "function", "function": {"name": "order", "parameters": {
+        "type": "object", "properties": {"item": {"type": "string"}}}}}]
+    res = complete_sync(backend, msgs, tools)  # no params: greedy, max_tokens=10
+    again = complete_sync(backend, msgs, tools)
+    assert (res.content, res.tool_calls) == (again.content, again.tool_calls)
     assert 1 <= res.usage["completion_tokens"] <= 10 and res.usage["prompt_tokens"] > 5
-    parsed = parse_output(res.raw["text"])
-    assert res.raw["parse_error"] == parsed.error_code
     assert res.finish_reason in ("stop", "length", "tool_calls")
-    assert len(res.tool_calls) == len(parsed.calls)
+    for call in res.tool_calls:  # the agent reads OpenAI-shaped calls
+        assert isinstance(call["function"]["arguments"], str)
+
+
+def test_open_backend_names_a_bad_model(tmp_path: Path) -> None:
+    from lamstudio.llm import LLMError
+
+    with pytest.raises(LLMError, match="not a model folder"):
+        open_backend(str(tmp_path))
+    out = tmp_path / "episodes.jsonl"
+    res = cli("agent", "run", "--model", tmp_path, "--env", "store", "-o", out, code=2)
+    assert "cannot load model" in res.output and not out.exists()

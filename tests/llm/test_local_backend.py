@@ -74,6 +74,28 @@ def test_tools_are_rendered_and_bad_params_named(tiny_model):
         complete_sync(b, ask("x")["messages"], frequency_penalty=1.0)
 
 
+def test_a_prompt_over_the_context_fails_alone(tiny_model):
+    b = LocalBackend(tiny_model, batch_size=4).load()
+    long = ask(" ".join(f"Paris{i}" for i in range(3000)), max_tokens=4)
+    short = ask("weather in Paris", temperature=0, max_tokens=4)
+    over, ok = asyncio.run(complete_many(b, [long, short]))
+    assert isinstance(over, LLMError) and over.status == 400
+    assert f"context holds {b.context}" in str(over)
+    assert not isinstance(ok, Exception) and ok.usage["completion_tokens"] <= 4
+    assert b.stats["batches"] == 1  # they shared a batch; only the long one failed
+
+
+def test_the_answer_gets_the_room_left_in_the_context(tiny_model):
+    b = LocalBackend(tiny_model).load()
+    msgs = ask("weather in Paris")["messages"]
+    full = complete_sync(b, msgs, temperature=0, max_tokens=20)
+    assert full.usage["completion_tokens"] > 3
+    b.context = full.usage["prompt_tokens"] + 3  # as if the context ended three tokens on
+    cut = complete_sync(b, msgs, temperature=0, max_tokens=20)
+    assert cut.usage["completion_tokens"] == 3 and cut.finish_reason == "length"
+    assert full.content.startswith(cut.content)  # the same greedy answer, cut short
+
+
 def test_not_a_model_folder(tmp_path):
     with pytest.raises(LLMError, match="not a model folder"):
         LocalBackend(tmp_path)

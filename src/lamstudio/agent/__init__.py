@@ -12,11 +12,12 @@
 
 The model is any ``lamstudio.llm.ChatBackend`` (``OpenAIBackend`` for lamstudio serve, vLLM
 or a hosted API; ``LocalBackend`` for a transformers model rendered and parsed by
-``lamstudio.render``). The user is a ``User``: ``ScriptedUser`` plays a task's follow-up
-turns; a simulated user implements the same ``reply(messages)``.
+``lamstudio.render``); ``open_backend(model, base_url)`` picks one of the two. The user is
+a ``User``: ``ScriptedUser`` plays a task's follow-up turns; a simulated user implements
+the same ``reply(messages)``.
 """
 
-from lamstudio.agent._local import LocalBackend, open_backend
+from lamstudio.agent._backend import open_backend
 from lamstudio.agent._loop import STOP_REASONS, AgentConfig, run_episode
 from lamstudio.agent._run import (
     AgentSummary,
@@ -38,8 +39,8 @@ from lamstudio.agent._tools import (
 from lamstudio.agent._user import ScriptedUser, User
 
 __all__ = [
-    "STOP_REASONS", "AgentConfig", "AgentSummary", "AgentTask", "EnvToolbox", "LocalBackend",
-    "SandboxToolbox", "ScriptedUser", "TaskError", "ToolOutcome", "Toolbox", "User",
+    "STOP_REASONS", "AgentConfig", "AgentSummary", "AgentTask", "EnvToolbox", "SandboxToolbox",
+    "ScriptedUser", "TaskError", "ToolOutcome", "Toolbox", "User",
     "env_tasks", "error_outcome", "make_toolbox", "open_backend", "read_tasks", "run_agent",
     "run_episode", "run_tasks", "schema_problems", "task_from_row", "write_summary",
 ]

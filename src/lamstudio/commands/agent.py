@@ -83,7 +83,7 @@ def run(
         fail("no tasks to run")
     try:
         backend = open_backend(model, base_url, api_key_env=api_key_env, max_tokens=max_tokens)
-    except OSError as exc:
+    except (OSError, ValueError, LLMError) as exc:
         fail(f"cannot load model {model!r}: {exc}")
     params: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens}
     if seed is not None:

@@ -88,7 +88,7 @@ def _run_tau2(model: str, suite: str, backend: str, base_url: str | None, out: P
         agent = open_backend(model, base_url if backend == "openai" else None)
         user = open_backend(user_model, user_base_url or
                             (base_url if backend == "openai" else None))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, LLMError) as exc:
         fail(f"cannot load a model: {exc}")
     try:
         with row_progress("episodes") as start:

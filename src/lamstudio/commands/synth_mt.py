@@ -25,10 +25,11 @@ def register(app: typer.Typer) -> None:
 def _backend(model: str, base_url: str | None, key_env: str | None, what: str) -> Any:
     """An OpenAI-compatible endpoint with ``--{what}-base-url``, else a local model."""
     from lamstudio.agent import open_backend
+    from lamstudio.llm import LLMError
 
     try:
         return open_backend(model, base_url, api_key_env=key_env, max_tokens=768)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, LLMError) as exc:
         fail(f"--{what}-model {model!r}: not a local model ({exc}); or pass "
              f"--{what}-base-url for an OpenAI-compatible endpoint")
 

@@ -20,7 +20,7 @@ import os
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,11 @@ _SAMPLING = ("temperature", "top_p", "max_tokens", "seed", "stop")
 
 
 def resolve_local_model(name_or_path: str | os.PathLike[str]) -> str:
-    """A registered model name or a local folder -> a folder transformers can load."""
-    try:
-        from lamstudio.models import resolve_model  # type: ignore[attr-defined]
-    except ImportError:  # the model registry is optional here: a folder still works
-        resolve_model = None
-    path = Path(resolve_model(name_or_path) if resolve_model else name_or_path).expanduser()
+    """A registered model name, a ``.gguf`` or a local folder -> a folder transformers can
+    load."""
+    from lamstudio.models import resolve_model
+
+    path = Path(resolve_model(name_or_path)).expanduser()
     if not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
         raise LLMError(f"{name_or_path}: not a model folder (no config.json or "
                        "adapter_config.json)")
@@ -73,6 +72,7 @@ class LocalBackend:
         self._threads, self._template = threads, template
         self._lm: Any = None
         self._renderer: Any = None
+        self.context = 1 << 30  # tokens a sequence may hold; read from the model on load
         self._load_lock = threading.Lock()
         self._gen_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -89,6 +89,8 @@ class LocalBackend:
             if self._lm is None:
                 self._lm, self._renderer = _load(self.path, self.adapter, self._template,
                                                  self._threads)
+                self.context = getattr(self._lm.config, "max_position_embeddings",
+                                       None) or self.context
         return self
 
     @property
@@ -132,24 +134,50 @@ class LocalBackend:
                         p.future.set_exception(exc)
                 continue
             for p, body in zip(batch, bodies, strict=True):
-                if not p.future.done():
+                if p.future.done():
+                    continue
+                if isinstance(body, LLMError):
+                    p.future.set_exception(body)
+                else:
                     p.future.set_result(body)
             await asyncio.sleep(0)
 
     # -- generation --------------------------------------------------------------------
-    def generate_batch(self, batch: list[_Pending]) -> list[dict[str, Any]]:
-        """Chat-completion bodies for a batch of requests (blocking)."""
+    def generate_batch(self, batch: list[_Pending]) -> list[dict[str, Any] | LLMError]:
+        """Chat-completion bodies for a batch of requests (blocking). A request that cannot
+        run (bad params, no fit to the template, over the context) gets its ``LLMError`` in
+        place, so it does not fail the requests batched with it."""
         self.load()
         with self._gen_lock:
-            prompts = [self._prompt(p.messages, p.tools) for p in batch]
-            rows = [_Row.of({**_DEFAULTS, **p.params}) for p in batch]
-            texts, finishes, used = _generate(self._lm, self._renderer, prompts, rows)
+            prompts = [self._prepare(p) for p in batch]
+            ready = [x for x in prompts if isinstance(x, _Prompt)]
+            outputs = iter(_generate(self._lm, self._renderer, ready, self.context)
+                           if ready else [])
         self.stats["requests"] += len(batch)
         self.stats["batches"] += 1
-        self.stats["tokens"] += sum(used)
-        return [self._body(p, text, finish, prompt, n)
-                for p, text, finish, prompt, n in zip(batch, texts, finishes, prompts, used,
-                                                      strict=True)]
+        out: list[dict[str, Any] | LLMError] = []
+        for p, x in zip(batch, prompts, strict=True):
+            if isinstance(x, LLMError):
+                out.append(x)
+                continue
+            text, finish, n_tokens = next(outputs)
+            self.stats["tokens"] += n_tokens
+            out.append(self._body(p, text, finish, x, n_tokens))
+        return out
+
+    def _prepare(self, p: _Pending) -> _Prompt | LLMError:
+        try:
+            text = self._prompt(p.messages, p.tools)
+            row = _Row.of({**_DEFAULTS, **p.params})
+        except LLMError as exc:
+            return exc
+        ids = self._renderer.tokenizer(text, add_special_tokens=False)["input_ids"]
+        room = self.context - len(ids)
+        if room < 1:
+            return LLMError(f"the prompt has {len(ids)} tokens: the model's context holds "
+                            f"{self.context}", 400)
+        # Near the end of the context the answer gets what room is left ("length").
+        return _Prompt(text, ids, replace(row, max_tokens=min(row.max_tokens, room)))
 
     def _prompt(self, messages: list[dict[str, Any]],
                 tools: list[dict[str, Any]] | None) -> str:
@@ -166,7 +194,7 @@ class LocalBackend:
             raise LLMError(f"cannot render the request with the model's template: {exc}",
                            400) from None
 
-    def _body(self, p: _Pending, text: str, finish: str, prompt: str,
+    def _body(self, p: _Pending, text: str, finish: str, prompt: _Prompt,
               n_tokens: int) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": text}
         if p.tools:
@@ -174,8 +202,8 @@ class LocalBackend:
             if parsed.calls:
                 message = parsed.to_message()
                 finish = "tool_calls"
-        n_prompt = len(self._renderer.tokenizer(prompt, add_special_tokens=False)["input_ids"])
-        return {"id": f"local-{hashlib.sha1(prompt.encode()).hexdigest()[:12]}",
+        n_prompt = len(prompt.ids)
+        return {"id": f"local-{hashlib.sha1(prompt.text.encode()).hexdigest()[:12]}",
                 "object": "chat.completion", "created": int(time.time()), "model": self.model,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                 "usage": {"prompt_tokens": n_prompt, "completion_tokens": n_tokens,
@@ -204,6 +232,13 @@ class _Row:
                    (stop,) if isinstance(stop, str) else tuple(stop))
 
 
+@dataclass(frozen=True)
+class _Prompt:
+    text: str
+    ids: list[int]
+    row: _Row
+
+
 def _load(path: str, adapter: str | None, template: str | None,
           threads: int | None) -> tuple[Any, Any]:
     import torch
@@ -229,38 +264,42 @@ def _load(path: str, adapter: str | None, template: str | None,
     return model, Renderer(tokenizer, template)
 
 
-def _generate(model: Any, renderer: Any, prompts: list[str],
-              rows: list[_Row]) -> tuple[list[str], list[str], list[int]]:
-    """Left-padded batched decoding with per-row sampling (see the module doc)."""
+def _generate(model: Any, renderer: Any, prompts: list[_Prompt],
+              context: int) -> list[tuple[str, str, int]]:
+    """Left-padded batched decoding with per-row sampling (see the module doc): each
+    prompt's text, finish reason and tokens used."""
     import torch
     from transformers import GenerationConfig, LogitsProcessorList
 
     tok = renderer.tokenizer
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-    ids = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    width = max(len(x) for x in ids)
-    input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids])
-    mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids])
+    rows = [p.row for p in prompts]
+    width = max(len(p.ids) for p in prompts)
+    input_ids = torch.tensor([[pad] * (width - len(p.ids)) + p.ids for p in prompts])
+    mask = torch.tensor([[0] * (width - len(p.ids)) + [1] * len(p.ids) for p in prompts])
     stops = renderer.stop_token_ids
-    config = GenerationConfig(max_new_tokens=max(r.max_tokens for r in rows), do_sample=False,
-                              pad_token_id=pad, eos_token_id=stops or None)
+    # The padded batch must fit the context too: the longest prompt bounds every row.
+    new = min(max(r.max_tokens for r in rows), context - width)
+    config = GenerationConfig(max_new_tokens=new, do_sample=False, pad_token_id=pad,
+                              eos_token_id=stops or None)
     with torch.no_grad():
         out = model.generate(input_ids=input_ids, attention_mask=mask, generation_config=config,
                              logits_processor=LogitsProcessorList([_GumbelSampler(rows, width)]))
-    texts, finishes, used = [], [], []
-    for row, seq in zip(rows, out[:, width:].tolist(), strict=True):
-        seq = seq[:row.max_tokens]
-        end = next((i for i, t in enumerate(seq) if t in stops), None)
-        finish = "stop" if end is not None else "length"
-        seq = seq[:end] if end is not None else seq
-        text = tok.decode(seq, skip_special_tokens=False)
-        for s in row.stop:
-            if s and s in text:
-                text, finish = text[:text.index(s)], "stop"
-        texts.append(text)
-        finishes.append(finish)
-        used.append(len(seq) + (end is not None))
-    return texts, finishes, used
+    return [_finish(tok, row, seq, stops)
+            for row, seq in zip(rows, out[:, width:].tolist(), strict=True)]
+
+
+def _finish(tok: Any, row: _Row, seq: list[int], stops: list[int]) -> tuple[str, str, int]:
+    """One row's text up to its stop token or stop string, why it ended, tokens used."""
+    seq = seq[:row.max_tokens]
+    end = next((i for i, t in enumerate(seq) if t in stops), None)
+    finish = "stop" if end is not None else "length"
+    seq = seq[:end] if end is not None else seq
+    text = tok.decode(seq, skip_special_tokens=False)
+    for s in row.stop:
+        if s and s in text:
+            text, finish = text[:text.index(s)], "stop"
+    return text, finish, len(seq) + (end is not None)
 
 
 class _GumbelSampler:

@@ -1,0 +1,23 @@
+"""The agent's model: an OpenAI-compatible endpoint, or a local model through
+``lamstudio.llm.LocalBackend`` (rendered and parsed with ``lamstudio.render``, as in
+training and eval)."""
+
+from __future__ import annotations
+
+from lamstudio.llm import ChatBackend, LocalBackend, OpenAIBackend, resolve_local_model
+
+
+def open_backend(model: str, base_url: str | None = None, *,
+                 api_key_env: str | None = "OPENAI_API_KEY", max_tokens: int = 256,
+                 timeout_s: float = 120.0) -> ChatBackend:
+    """An OpenAI-compatible endpoint when ``base_url`` is given, else a local model
+    (a folder, a ``.gguf`` or a registry name, through ``lamstudio.models``).
+
+    The local model is loaded here, so a broken one fails before any episode starts; it
+    decodes greedily with ``max_tokens`` unless a request says otherwise, and names itself
+    by its folder in each episode's ``meta.agent.model``."""
+    if base_url:
+        return OpenAIBackend(base_url, model, api_key_env=api_key_env, timeout_s=timeout_s)
+    path = resolve_local_model(model)
+    return LocalBackend(path, name=path, default_params={
+        "temperature": 0.0, "max_tokens": max_tokens}).load()
