@@ -6,15 +6,17 @@ base with the given settings -> merge -> greedy evaluation on the quickstart's h
 and BFCL sample. The base model's own ("before") numbers do not depend on any of this: take
 them from a quickstart run (``metrics.json``).
 
-``--save-at-minutes 5,10,15`` also saves the adapter when training has run that long and
-evaluates each saved adapter after training (evaluation never overlaps training), which gives
-the held-out exact vs training-minutes curve of ONE run. Use ``--scheduler constant`` for that
-curve so an early checkpoint is not penalised by a schedule planned for the whole run.
+``--save-at-steps 25,50,75`` also saves the adapter after those steps (with the training
+minutes so far) and evaluates each saved adapter after training (evaluation never overlaps
+training), which gives the held-out exact vs training-minutes curve of ONE run. Use
+``--scheduler constant_with_warmup`` for that curve so an early checkpoint is not penalised
+by a schedule planned for the whole run. Steps rather than minutes: the points do not move
+with the machine's load.
 
     python bench/quickstart_sweep.py --name r16-lr1e-3 --steps 40
     python bench/quickstart_sweep.py --name top10 --top-layers 10 --steps 70
-    python bench/quickstart_sweep.py --name curve --minutes 30 --scheduler constant \\
-        --save-at-minutes 5,10,15
+    python bench/quickstart_sweep.py --name curve --steps 150 \\
+        --scheduler constant_with_warmup --save-at-steps 25,50,75
 
 Results: ``runs/sweep/<name>/result.json`` and one line on stdout. Measured on this machine:
 docs/quickstart.md and bench/RESULTS.md.
@@ -60,20 +62,23 @@ def make_data(out: Path, args: argparse.Namespace) -> Path:
     return mixed
 
 
-def save_at(minutes: list[float], run_dir: Path) -> Any:
+def save_at(steps: list[int], run_dir: Path) -> Any:
+    """Save the adapter after each of ``steps`` (with the training time so far)."""
     from transformers import TrainerCallback
 
     t0 = time.perf_counter()
-    todo = sorted(minutes)
+    todo = sorted(steps)
 
     class SaveAt(TrainerCallback):
         def on_step_end(self, a: Any, state: Any, control: Any, model: Any = None,
                         **kw: Any) -> None:
-            if todo and time.perf_counter() - t0 >= 60 * todo[0]:
-                m = todo.pop(0)
-                model.save_pretrained(run_dir / f"at-{m:g}min")
-                (run_dir / f"at-{m:g}min" / "step.json").write_text(
-                    json.dumps({"step": state.global_step, "minutes": m}))
+            if todo and state.global_step >= todo[0]:
+                todo.pop(0)
+                path = run_dir / f"at-step-{state.global_step:04d}"
+                model.save_pretrained(path)
+                (path / "step.json").write_text(json.dumps(
+                    {"step": state.global_step,
+                     "train_minutes": round((time.perf_counter() - t0) / 60, 2)}))
 
     return SaveAt()
 
@@ -110,9 +115,8 @@ def train(args: argparse.Namespace, out: Path, base_dir: str, train_path: Path,
     from lamstudio.quickstart._pipeline import _train_callbacks
 
     callbacks = _train_callbacks(QuickstartConfig(max_train_minutes=args.minutes), log, {})
-    if args.save_at_minutes:
-        callbacks.append(save_at([float(m) for m in args.save_at_minutes.split(",")],
-                                 out / "run"))
+    if args.save_at_steps:
+        callbacks.append(save_at([int(m) for m in args.save_at_steps.split(",")], out / "run"))
     t0 = time.perf_counter()
     result = run_train(tc, callbacks=callbacks)
     return result, time.perf_counter() - t0
@@ -172,7 +176,7 @@ def main() -> None:
     p.add_argument("--no-noise", action="store_true", help="training data without word noise")
     p.add_argument("--irrelevance", type=float, default=None, help="irrelevance share")
     p.add_argument("--augment", action="store_true", help="add one augmented copy (xLAM)")
-    p.add_argument("--save-at-minutes", default="")
+    p.add_argument("--save-at-steps", default="", help="e.g. 25,50,75: also evaluate these")
     p.add_argument("--bfcl-limit", type=int, default=20)
     p.add_argument("--no-eval", action="store_true", help="throughput only")
     args = p.parse_args()
@@ -207,7 +211,7 @@ def main() -> None:
     heldout_path = out / "data" / "heldout.jsonl"
     res["final"] = evaluate(str(export(result.run_dir, out / "model")), heldout_path,
                             args.bfcl_limit)
-    for ckpt in sorted((out / "run").glob("at-*min")):
+    for ckpt in sorted((out / "run").glob("at-step-*")):
         merged = export(result.run_dir, out / f"model-{ckpt.name}", checkpoint=str(ckpt))
         res[ckpt.name] = {**json.loads((ckpt / "step.json").read_text()),
                           **evaluate(str(merged), heldout_path, args.bfcl_limit)}

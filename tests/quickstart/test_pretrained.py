@@ -31,6 +31,11 @@ def test_pretrained_quickstart_reports_before_and_after(smollm2_dir: Path,
     for side in ("bfcl_before", "bfcl_after"):  # first 1 of simple_python and of multiple
         assert saved[side]["total"] == 2, saved[side]
         assert set(saved[side]["categories"]) == {"simple_python", "multiple"}
+    from safetensors import safe_open
+
+    with safe_open(str(out / "run/final/adapter_model.safetensors"), "pt") as f:
+        layers = {int(k.split(".layers.")[1].split(".")[0]) for k in f.keys()}
+    assert layers == set(range(20, 30))  # LoRA on the top 10 of SmolLM2's 30 layers
     report = (out / "report.html").read_text()
     assert "Before and after fine-tuning" in report and "BFCL sample" in report
     assert "not the leaderboard" in report and "Not comparable" not in report

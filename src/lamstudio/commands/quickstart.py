@@ -21,7 +21,7 @@ def quickstart(
         help="pretrained base to fine-tune (registered name, model folder or .gguf), or "
              "'scratch' for a tiny Llama from random weights")] = "smollm2-135m",
     steps: Annotated[int | None, typer.Option(
-        help="training steps (default: 40 for a pretrained base, 4800 from scratch)")] = None,
+        help="training steps (default: 45 for a pretrained base, 4800 from scratch)")] = None,
     size: Annotated[str | None, typer.Option(
         "--shape", help="--base scratch model shape: quick (default), medium, wide or nano "
                         "(the quickstart's own shapes, not build-model's sizes)")] = None,
