@@ -15,6 +15,7 @@ import gzip
 import itertools
 import json
 import os
+import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,6 +32,8 @@ from lamstudio.io import (
     check_input,
     count_lines,
     default_rejects_path,
+    is_plain_jsonl,
+    jsonl_ranges,
     read_raw_rows,
 )
 from lamstudio.schema import IdRegistry, Trajectory
@@ -45,6 +48,7 @@ from lamstudio.verify._front import (
     init_worker,
     pack_rows,
     run_batch,
+    run_range,
     unpack_fronts,
 )
 from lamstudio.verify._journal import Journal, input_identity, journal_dir
@@ -54,6 +58,7 @@ from lamstudio.verify._verdict import Verdict
 
 AnyRow = RawRow | Row | BadRow
 _BATCH = 256  # rows per task sent to a worker process
+_RANGE_BYTES = 1 << 18  # bytes of a JSONL file per task a worker reads itself
 
 
 @dataclass
@@ -129,7 +134,7 @@ class _Run:
         with self._front_source() as front_of, self._backends() as (sandbox, judge):
             execution = ExecutionChecker(sandbox, self.cfg.execution) if sandbox else None
             index = len(self.markers)
-            for fronts in self._chunks(front_of(self._rows(done_rows))):
+            for fronts in self._chunks(front_of(done_rows)):
                 self._commit(index, self._back(fronts, execution, judge))
                 advance(len(fronts))
                 index += 1
@@ -155,10 +160,10 @@ class _Run:
                         self.dedup.add(t.id, dedup_keys(t, self.cfg.dedup))
                 self.dedup.clusters.update(marker["clusters"])
 
-    def _rows(self, skip: int) -> Iterator[AnyRow]:
+    def _rows(self, skip: int, inputs: list[Path] | None = None) -> Iterator[AnyRow]:
         # JSONL lines stay undecoded: validated from bytes, and cheap to send to workers
         iter_raw = getattr(self.fmt, "iter_raw", read_raw_rows)
-        rows = itertools.chain.from_iterable(iter_raw(str(p)) for p in self.inputs)
+        rows = itertools.chain.from_iterable(iter_raw(str(p)) for p in inputs or self.inputs)
         return itertools.islice(rows, skip, None)
 
     def _front_options(self) -> FrontOptions:
@@ -170,11 +175,12 @@ class _Run:
             yield chunk
 
     @contextlib.contextmanager
-    def _front_source(self) -> Iterator[Callable[[Iterator[AnyRow]], Iterator[Front]]]:
-        """rows -> fronts, in this process (1 worker) or in a pool of processes."""
+    def _front_source(self) -> Iterator[Callable[[int], Iterator[Front]]]:
+        """skip -> fronts of the rows after the first ``skip``, in this process (1 worker)
+        or in a pool of processes."""
         if self.cfg.workers <= 1:
             stage = FrontStage(self._front_options())
-            yield lambda rows: (stage.run(r) for r in rows)
+            yield lambda skip: (stage.run(r) for r in self._rows(skip))
             return
         import multiprocessing
 
@@ -182,10 +188,23 @@ class _Run:
         pool = ctx.Pool(self.cfg.workers, initializer=init_worker,
                         initargs=(self._front_options(),))
         try:
-            yield lambda rows: _parallel_fronts(pool, rows, self.cfg.workers)
+            yield lambda skip: _parallel_fronts(pool, self._tasks(skip), self.cfg.workers)
         finally:
             pool.terminate()
             pool.join()
+
+    def _tasks(self, skip: int) -> Iterator[tuple[Callable[..., Any], tuple[Any, ...]]]:
+        """Work for the pool: byte ranges of plain JSONL files (workers read them), else
+        batches of rows read here. A resumed run (``skip``) reads rows here throughout."""
+        if skip or hasattr(self.fmt, "iter_raw"):
+            yield from _row_batches(self._rows(skip))
+            return
+        for p in self.inputs:
+            if is_plain_jsonl(p):
+                for start, end, line in jsonl_ranges(p, _RANGE_BYTES):
+                    yield run_range, (str(p), start, end, line)
+            else:
+                yield from _row_batches(self._rows(0, [p]))
 
     # -- the stateful half, per chunk ----------------------------------------------------
     def _back(self, fronts: list[Front], execution: ExecutionChecker | None,
@@ -250,16 +269,19 @@ class _Run:
     def _assemble(self, summary: Path, result: VerifyResult) -> None:
         clusters = self.dedup.clusters if self.dedup else {}
         opener = gzip.open if self.output.suffix == ".gz" else open
-        with atomic_path(self.output) as tmp, opener(tmp, "wt", encoding="utf-8") as fh:
+        with atomic_path(self.output) as tmp, opener(tmp, "wb") as fh:
             for index, marker in enumerate(self.markers):
-                with open(self.journal.kept_path(index), encoding="utf-8") as src:
+                path = self.journal.kept_path(index)
+                if clusters.keys().isdisjoint(marker["kept_ids"]):
+                    _copy(path, fh)  # nothing to add to this chunk's lines
+                    continue
+                with open(path, encoding="utf-8") as src:
                     for line, kid in zip(src, marker["kept_ids"], strict=True):
-                        fh.write(_with_cluster(line, clusters[kid]) if kid in clusters else line)
-        with atomic_path(self.rejects) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+                        text = _with_cluster(line, clusters[kid]) if kid in clusters else line
+                        fh.write(text.encode("utf-8"))
+        with atomic_path(self.rejects) as tmp, open(tmp, "wb") as fh:
             for index in range(len(self.markers)):
-                with open(self.journal.rejects_path(index), encoding="utf-8") as src:
-                    for line in src:
-                        fh.write(line)
+                _copy(self.journal.rejects_path(index), fh)
         with atomic_path(summary) as tmp:
             tmp.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
 
@@ -334,19 +356,28 @@ def _with_cluster(line: str, cluster: str) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
+def _copy(path: Path, out: Any) -> None:
+    with open(path, "rb") as src:
+        shutil.copyfileobj(src, out, 1 << 20)
+
+
 def _total_rows(inputs: Iterable[Path]) -> int | None:
     counts = [count_lines(p) for p in inputs]
     return None if any(c is None for c in counts) else sum(c or 0 for c in counts)
 
 
-def _parallel_fronts(pool: Any, rows: Iterator[AnyRow],
+def _row_batches(rows: Iterator[AnyRow]) -> Iterator[tuple[Callable[..., Any], tuple[Any, ...]]]:
+    while batch := pack_rows(list(itertools.islice(rows, _BATCH))):
+        yield run_batch, (batch,)
+
+
+def _parallel_fronts(pool: Any, tasks: Iterator[tuple[Callable[..., Any], tuple[Any, ...]]],
                      workers: int) -> Iterator[Front]:
     """The per-row half in the pool, results in input order, with a bounded number of
-    batches in flight (memory stays flat on any input size)."""
+    tasks in flight (memory stays flat on any input size)."""
     pending: deque[Any] = deque()
-    batches = iter(lambda: pack_rows(list(itertools.islice(rows, _BATCH))), [])
-    for batch in batches:
-        pending.append(pool.apply_async(run_batch, (batch,)))
+    for fn, args in tasks:
+        pending.append(pool.apply_async(fn, args))
         if len(pending) >= 2 * workers:
             yield from unpack_fronts(pending.popleft().get())
     while pending:
