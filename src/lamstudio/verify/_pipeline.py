@@ -55,6 +55,7 @@ from lamstudio.verify._journal import Journal, input_identity, journal_dir
 from lamstudio.verify._semantic import JudgeOptions, SemanticJudge, no_judge
 from lamstudio.verify._tally import VerifyTally
 from lamstudio.verify._verdict import Verdict
+from lamstudio.verify._workers import Workers
 
 AnyRow = RawRow | Row | BadRow
 _BATCH = 256  # rows per task sent to a worker process
@@ -131,10 +132,10 @@ class _Run:
         done_rows = sum(m["rows"] for m in self.markers)
         advance(done_rows)
         # The worker pool forks before the sandbox starts, so it inherits none of its pipes.
-        with self._front_source() as front_of, self._backends() as (sandbox, judge):
+        with self._fronts(done_rows) as fronts_in, self._backends() as (sandbox, judge):
             execution = ExecutionChecker(sandbox, self.cfg.execution) if sandbox else None
             index = len(self.markers)
-            for fronts in self._chunks(front_of(done_rows)):
+            for fronts in self._chunks(fronts_in):
                 self._commit(index, self._back(fronts, execution, judge))
                 advance(len(fronts))
                 index += 1
@@ -175,12 +176,20 @@ class _Run:
             yield chunk
 
     @contextlib.contextmanager
-    def _front_source(self) -> Iterator[Callable[[int], Iterator[Front]]]:
-        """skip -> fronts of the rows after the first ``skip``, in this process (1 worker)
-        or in a pool of processes."""
+    def _fronts(self, skip: int) -> Iterator[Iterator[Front]]:
+        """The rows after the first ``skip`` through the per-row half: in this process
+        (1 worker), in worker processes that read byte ranges of plain JSONL files
+        themselves, or else in a pool fed with rows read here (gzip, JSON arrays,
+        Parquet, a format's own reader, and a resumed run)."""
         if self.cfg.workers <= 1:
             stage = FrontStage(self._front_options())
-            yield lambda skip: (stage.run(r) for r in self._rows(skip))
+            yield (stage.run(r) for r in self._rows(skip))
+            return
+        if skip == 0 and not hasattr(self.fmt, "iter_raw") \
+                and all(is_plain_jsonl(p) for p in self.inputs):
+            with Workers(self.cfg.workers, init_worker, (self._front_options(),),
+                         run_range) as workers:
+                yield (f for packed in workers.map(self._ranges()) for f in unpack_fronts(packed))
             return
         import multiprocessing
 
@@ -188,23 +197,15 @@ class _Run:
         pool = ctx.Pool(self.cfg.workers, initializer=init_worker,
                         initargs=(self._front_options(),))
         try:
-            yield lambda skip: _parallel_fronts(pool, self._tasks(skip), self.cfg.workers)
+            yield _parallel_fronts(pool, self._rows(skip), self.cfg.workers)
         finally:
             pool.terminate()
             pool.join()
 
-    def _tasks(self, skip: int) -> Iterator[tuple[Callable[..., Any], tuple[Any, ...]]]:
-        """Work for the pool: byte ranges of plain JSONL files (workers read them), else
-        batches of rows read here. A resumed run (``skip``) reads rows here throughout."""
-        if skip or hasattr(self.fmt, "iter_raw"):
-            yield from _row_batches(self._rows(skip))
-            return
+    def _ranges(self) -> Iterator[tuple[str, int, int, int]]:
         for p in self.inputs:
-            if is_plain_jsonl(p):
-                for start, end, line in jsonl_ranges(p, _RANGE_BYTES):
-                    yield run_range, (str(p), start, end, line)
-            else:
-                yield from _row_batches(self._rows(0, [p]))
+            for start, end, line in jsonl_ranges(p, _RANGE_BYTES):
+                yield str(p), start, end, line
 
     # -- the stateful half, per chunk ----------------------------------------------------
     def _back(self, fronts: list[Front], execution: ExecutionChecker | None,
@@ -366,18 +367,14 @@ def _total_rows(inputs: Iterable[Path]) -> int | None:
     return None if any(c is None for c in counts) else sum(c or 0 for c in counts)
 
 
-def _row_batches(rows: Iterator[AnyRow]) -> Iterator[tuple[Callable[..., Any], tuple[Any, ...]]]:
-    while batch := pack_rows(list(itertools.islice(rows, _BATCH))):
-        yield run_batch, (batch,)
-
-
-def _parallel_fronts(pool: Any, tasks: Iterator[tuple[Callable[..., Any], tuple[Any, ...]]],
+def _parallel_fronts(pool: Any, rows: Iterator[AnyRow],
                      workers: int) -> Iterator[Front]:
     """The per-row half in the pool, results in input order, with a bounded number of
-    tasks in flight (memory stays flat on any input size)."""
+    batches in flight (memory stays flat on any input size)."""
     pending: deque[Any] = deque()
-    for fn, args in tasks:
-        pending.append(pool.apply_async(fn, args))
+    batches = iter(lambda: pack_rows(list(itertools.islice(rows, _BATCH))), [])
+    for batch in batches:
+        pending.append(pool.apply_async(run_batch, (batch,)))
         if len(pending) >= 2 * workers:
             yield from unpack_fronts(pending.popleft().get())
     while pending:
