@@ -214,8 +214,9 @@ class _Run:
         alive: list[Front] = []
         for f in fronts:
             if f.parsed and f.record_id is not None:
-                dup = self.ids.claim(f.record_id, f"{f.file}:{f.line}")
-                out.ids.append([f.record_id, f"{f.file}:{f.line}"])
+                where = f"{f.file}:{f.line}"
+                dup = self.ids.claim(f.record_id, where)
+                out.ids.append([f.record_id, where])
                 if dup is not None:
                     f.reject, f.raw = Verdict.fail("load", dup.code, str(dup)), f.raw or _dump(f)
             if f.reject is not None:
