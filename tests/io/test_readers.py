@@ -8,7 +8,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lamstudio.io import BadRow, InputError, Row, check_input, read_rows
+from lamstudio.io import (
+    BadRow,
+    InputError,
+    Row,
+    check_input,
+    is_plain_jsonl,
+    jsonl_ranges,
+    read_jsonl_range,
+    read_raw_rows,
+    read_rows,
+)
 
 
 def rows(path, **kw):
@@ -200,3 +210,33 @@ def test_json_array_with_a_broken_middle_element_is_refused_not_cut_short(tmp_pa
     p.write_text("[\n" + ",\n".join(elements) + "\n]\n")
     with pytest.raises(InputError, match=r"element 11 cannot be read"):
         rows(p)
+
+
+@pytest.mark.parametrize("size", [1, 5, 64, 1 << 20])
+def test_byte_ranges_read_apart_yield_what_the_reader_yields(tmp_path, size):
+    p = tmp_path / "a.jsonl"
+    long = b'{"x": "' + b"a" * 300 + b'"}'
+    p.write_bytes(b'\xef\xbb\xbf{"a": 1}\n\n   \n' + long + b'\n{"a": \n{"b": 2}\r\n{"c": 3}')
+    want = list(read_raw_rows(p, max_line_bytes=100))
+    assert is_plain_jsonl(p)
+    ranges = list(jsonl_ranges(p, size))
+    assert ranges[0][0] == 0 and ranges[-1][1] == p.stat().st_size
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+    got = [r for start, end, line in ranges
+           for r in read_jsonl_range(str(p), start, end, line, max_line_bytes=100)]
+    assert got == want and [r.line for r in got] == [1, 4, 5, 6, 7]
+    assert getattr(got[1], "code", None) == "line_too_long"
+
+
+def test_only_uncompressed_json_lines_are_read_by_ranges(tmp_path):
+    gz = tmp_path / "a.jsonl.gz"
+    with gzip.open(gz, "wt") as fh:
+        fh.write('{"a": 1}\n')
+    array = tmp_path / "b.json"
+    array.write_text('[{"a": 1}]')
+    pq_path = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"a": [1]}), pq_path)
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_text('{"a": 1}\n')
+    assert [is_plain_jsonl(p) for p in (gz, array, pq_path, jsonl)] == \
+        [False, False, False, True]

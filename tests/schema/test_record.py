@@ -4,7 +4,15 @@ import json
 
 import pytest
 
-from lamstudio.schema import Trajectory, from_arrow_row, json_schema, to_arrow_row, validate_record
+from lamstudio.schema import (
+    Trajectory,
+    check,
+    consistent,
+    from_arrow_row,
+    json_schema,
+    to_arrow_row,
+    validate_record,
+)
 
 WEATHER = {"type": "function", "function": {
     "name": "get_weather", "description": "Weather now",
@@ -143,3 +151,19 @@ def test_arrow_row_keeps_heterogeneous_arguments_as_json_strings():
     assert isinstance(row["tools"], str)
     assert isinstance(row["messages"][1]["tool_calls"][0]["function"]["arguments"], str)
     assert validate_record(from_arrow_row(row)).record == t
+
+
+def test_consistent_agrees_with_the_consistency_errors():
+    orphan = record()
+    orphan["messages"][2]["tool_call_id"] = "nope"
+    twice = record()
+    twice["messages"].insert(3, {"role": "assistant", "tool_calls": [
+        {"id": "c0", "function": {"name": "get_weather", "arguments": {}}}]})
+    cases = [record(), record(tools=[]), orphan, twice,
+             record(messages=[{"role": "user", "content": "hi"},
+                              {"role": "tool", "content": "42"}])]
+    for raw in cases:
+        t = Trajectory.model_validate(raw)
+        assert consistent(t) == (not check(t).errors)
+    assert [consistent(Trajectory.model_validate(r)) for r in cases] == \
+        [True, True, False, False, False]

@@ -120,3 +120,19 @@ def test_an_interrupted_run_resumes_to_the_same_result(tmp_path):
     assert out.read_bytes() == (tmp_path / "clean.jsonl").read_bytes()
     assert rej.read_bytes() == (tmp_path / "clean.rej.jsonl").read_bytes()
     assert json.loads((tmp_path / "kept.summary.json").read_text())["read"] == 120
+
+
+def test_workers_reading_byte_ranges_of_several_files_match_one_process(tmp_path, monkeypatch):
+    from lamstudio.verify import _pipeline
+
+    monkeypatch.setattr(_pipeline, "_RANGE_BYTES", 700)  # many ranges, some mid-record
+    a = write_dataset(tmp_path / "a.jsonl", 120)
+    b = tmp_path / "b.jsonl"
+    b.write_bytes(b"\n" + a.read_bytes().replace(b'"id": "r', b'"id": "b'))
+    cfg1 = VerifyConfig(stages=("format", "dedup"), chunk_size=7)
+    cfg2 = VerifyConfig(stages=("format", "dedup"), chunk_size=7, workers=2)
+    r1 = verify([a, b], tmp_path / "one.jsonl", tmp_path / "one.rej.jsonl", cfg1)
+    r2 = verify([a, b], tmp_path / "two.jsonl", tmp_path / "two.rej.jsonl", cfg2)
+    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
+    assert (tmp_path / "one.rej.jsonl").read_bytes() == (tmp_path / "two.rej.jsonl").read_bytes()
+    assert r1.tally.to_dict() == r2.tally.to_dict() and r2.tally.total.read == 240

@@ -9,7 +9,10 @@ from lamstudio.io._readers import (
     Row,
     check_input,
     count_lines,
+    is_plain_jsonl,
+    jsonl_ranges,
     parse_line,
+    read_jsonl_range,
     read_raw_rows,
     read_rows,
 )
@@ -19,6 +22,7 @@ from lamstudio.io._writers import JsonlWriter, ParquetWriter, atomic_path, write
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES", "MAX_DEPTH", "BadRow", "InputError", "JsonValueError",
     "JsonlWriter", "ParquetWriter", "RawRow", "Reject", "RejectWriter", "Row", "Tally",
-    "atomic_path", "check_input", "count_lines", "default_rejects_path", "needs_care",
-    "parse_json", "parse_line", "read_raw_rows", "read_rows", "write_jsonl",
+    "atomic_path", "check_input", "count_lines", "default_rejects_path", "is_plain_jsonl",
+    "jsonl_ranges", "needs_care", "parse_json", "parse_line", "read_jsonl_range",
+    "read_raw_rows", "read_rows", "write_jsonl",
 ]

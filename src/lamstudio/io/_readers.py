@@ -147,12 +147,76 @@ def read_raw_rows(path: str | os.PathLike[str], max_line_bytes: int = DEFAULT_MA
             raise InputError(f"{p}: cannot read ({exc})") from exc
         if _looks_binary(head):
             raise InputError(f"{p}: is a binary file, not JSON Lines / JSON / Parquet")
-        first = head.removeprefix(_BOM).lstrip()[:1]
-        if first == b"[" or (first == b"{" and p.suffix.lower() in (".json", ".gz")
-                             and _is_multiline_object(head)):
+        if _is_json_stream(p, head):
             yield from _read_json_stream(fh, str(p))
         else:
             yield from _read_jsonl(fh, str(p), max_line_bytes)
+
+
+def _is_json_stream(p: Path, head: bytes) -> bool:
+    """A JSON array or pretty-printed objects rather than JSON Lines."""
+    first = head.removeprefix(_BOM).lstrip()[:1]
+    return first == b"[" or (first == b"{" and p.suffix.lower() in (".json", ".gz")
+                             and _is_multiline_object(head))
+
+
+def is_plain_jsonl(path: str | os.PathLike[str]) -> bool:
+    """True when ``read_raw_rows`` reads ``path`` as uncompressed JSON Lines: then byte
+    ranges of it (``jsonl_ranges``) can be read apart, by other processes."""
+    p = check_input(path)
+    with open(p, "rb") as fh:
+        head = fh.read(8192)
+    if head[:4] == b"PAR1" or p.suffix == ".parquet" or head[:2] == b"\x1f\x8b":
+        return False
+    return not _looks_binary(head) and not _is_json_stream(p, head)
+
+
+def jsonl_ranges(path: str | os.PathLike[str],
+                 size: int = _CHUNK) -> Iterator[tuple[int, int, int]]:
+    """``(start, end, first_line)`` byte ranges of a plain JSON Lines file (see
+    ``is_plain_jsonl``), about ``size`` bytes each and cut after a newline, so that
+    ``read_jsonl_range`` of each, in order, yields what ``read_raw_rows`` yields."""
+    start, line, pos = 0, 1, 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(size), b""):
+            last = block.rfind(b"\n")
+            pos += len(block)
+            if last < 0:  # inside a long line: the range goes on
+                continue
+            end = pos - len(block) + last + 1
+            yield start, end, line
+            line += block.count(b"\n")
+            start = end
+    if pos > start:
+        yield start, pos, line
+
+
+def read_jsonl_range(path: str | os.PathLike[str], start: int, end: int, first_line: int,
+                     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+                     ) -> Iterator[RawRow | BadRow]:
+    """The rows of one range from ``jsonl_ranges``, in constant memory."""
+    with open(path, "rb", buffering=0) as raw:
+        raw.seek(start)
+        fh = io.BufferedReader(_Window(raw, end - start), _CHUNK)
+        yield from _read_jsonl(fh, str(path), max_line_bytes, first_line - 1)
+
+
+class _Window(io.RawIOBase):
+    """The next ``size`` bytes of a file, as a file."""
+
+    def __init__(self, raw: IO[bytes], size: int) -> None:
+        self.raw, self.left = raw, size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = min(len(buffer), self.left)
+        if n <= 0:
+            return 0
+        got = self.raw.readinto(memoryview(buffer)[:n]) or 0
+        self.left -= got
+        return got
 
 
 def _is_multiline_object(head: bytes) -> bool:
@@ -165,9 +229,8 @@ def _is_multiline_object(head: bytes) -> bool:
         return True
 
 
-def _read_jsonl(fh: IO[bytes], name: str,
-                max_line_bytes: int) -> Iterator[RawRow | BadRow]:
-    line_no = 0
+def _read_jsonl(fh: IO[bytes], name: str, max_line_bytes: int,
+                line_no: int = 0) -> Iterator[RawRow | BadRow]:
     while True:
         raw = fh.readline(max_line_bytes + 1)
         if not raw:

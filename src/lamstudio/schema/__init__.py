@@ -16,6 +16,7 @@ from lamstudio.schema._validate import (
     Issue,
     check,
     consistency_issues,
+    consistent,
     validate_record,
 )
 
@@ -31,5 +32,5 @@ def json_schema() -> dict:
 __all__ = [
     "Checked", "FunctionCall", "FunctionSpec", "IdRegistry", "Issue", "Message", "Role",
     "ToolCall", "ToolSpec", "Trajectory", "arrow_schema", "check", "consistency_issues",
-    "from_arrow_row", "json_schema", "to_arrow_row", "validate_record",
+    "consistent", "from_arrow_row", "json_schema", "to_arrow_row", "validate_record",
 ]

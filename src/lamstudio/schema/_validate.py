@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from lamstudio.schema._models import Trajectory
+from lamstudio.schema._models import ToolCall, Trajectory
 
 Level = Literal["error", "warning"]
 
@@ -98,26 +98,50 @@ def from_pydantic(exc: ValidationError, record_id: str | None) -> list[Issue]:
 def consistency_issues(t: Trajectory) -> list[Issue]:
     """Rules the type system cannot express."""
     issues: list[Issue] = []
-    offered = set(t.tool_names())
+    offered: set[str] | None = None  # built on the first call (many records have none)
     call_ids: set[str] = set()
     for i, msg in enumerate(t.messages):
-        for k, call in enumerate(msg.tool_calls or []):
-            path = f"messages[{i}].tool_calls[{k}]"
-            if call.id in call_ids:
-                issues.append(Issue("error", "duplicate_tool_call_id", f"{path}.id",
-                                    f"tool call id {call.id!r} is used twice", t.id))
-            call_ids.add(call.id or "")
-            if call.function.name not in offered:
-                # A warning: irrelevance data legitimately calls tools it was not given.
-                issues.append(Issue("warning", "undefined_tool", f"{path}.function.name",
-                                    f"calls {call.function.name!r}, which is not in tools "
-                                    f"({sorted(offered) or 'none offered'})", t.id))
-        if msg.role == "tool" and msg.tool_call_id not in call_ids:
+        if msg.tool_calls:
+            if offered is None:
+                offered = {tool.function.name for tool in t.tools}
+            _check_calls(t, i, msg.tool_calls, offered, call_ids, issues)
+        elif msg.role == "tool" and msg.tool_call_id not in call_ids:
             expected = "an id of an earlier tool call" if call_ids else "an earlier tool call"
             issues.append(Issue("error", "orphan_tool_message", f"messages[{i}].tool_call_id",
                                 f"tool result {msg.tool_call_id!r} answers no call; "
                                 f"expected {expected}", t.id))
     return issues
+
+
+def consistent(t: Trajectory) -> bool:
+    """``not check(t).errors``, without building the messages: the hot path of a reader
+    that only needs to know (``consistency_issues`` explains when this says False)."""
+    call_ids: set[str | None] = set()
+    for msg in t.messages:
+        if msg.tool_calls:
+            for call in msg.tool_calls:
+                if call.id in call_ids:
+                    return False
+                call_ids.add(call.id or "")
+        elif msg.role == "tool" and msg.tool_call_id not in call_ids:
+            return False
+    return True
+
+
+def _check_calls(t: Trajectory, i: int, calls: list[ToolCall], offered: set[str],
+                 call_ids: set[str], issues: list[Issue]) -> None:
+    for k, call in enumerate(calls):
+        if call.id in call_ids:
+            issues.append(Issue("error", "duplicate_tool_call_id",
+                                f"messages[{i}].tool_calls[{k}].id",
+                                f"tool call id {call.id!r} is used twice", t.id))
+        call_ids.add(call.id or "")
+        if call.function.name not in offered:
+            # A warning: irrelevance data legitimately calls tools it was not given.
+            issues.append(Issue("warning", "undefined_tool",
+                                f"messages[{i}].tool_calls[{k}].function.name",
+                                f"calls {call.function.name!r}, which is not in tools "
+                                f"({sorted(offered) or 'none offered'})", t.id))
 
 
 def validate_record(raw: Any) -> Checked:

@@ -32,7 +32,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 
-from lamstudio.schema import Message, Trajectory
+from lamstudio.schema import ToolCall, Trajectory
 from lamstudio.verify._verdict import Verdict
 
 STAGE = "format"
@@ -226,8 +226,11 @@ class FormatChecker:
     def check(self, t: Trajectory) -> Verdict:
         issues: list[_Issue] = []
         specs, normalized = self._tool_specs(t, issues)
-        n_calls = self._check_messages(t, specs, issues)
-        self._check_call_count(t, n_calls, issues)
+        category = t.meta.get("category")
+        rule = _category_rule(category)
+        n_calls, parallel = self._check_messages(t, specs, rule, issues)
+        _check_call_count(category, rule, n_calls, parallel, self.options.require_calls,
+                          issues)
         if issues:
             first = issues[0]
             more = f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""
@@ -245,95 +248,115 @@ class FormatChecker:
         normalized = False
         for i, tool in enumerate(t.tools):
             fn = tool.function
-            if fn.name in seen and seen[fn.name] != fn.parameters:
+            name, params = fn.name, fn.parameters
+            if name in seen and seen[name] != params:
                 issues.append(_Issue("duplicate_tool", f"tools[{i}]",
-                                     f"tool {fn.name!r} is offered twice with different "
+                                     f"tool {name!r} is offered twice with different "
                                      "parameters"))
-            seen[fn.name] = fn.parameters
-            spec = specs[fn.name] = self.spec(fn.name, fn.parameters)
-            normalized |= spec.normalized
-            if spec.error:
-                issues.append(_Issue("invalid_tool_schema", f"tools[{i}].function.parameters",
-                                     f"{fn.name}: {spec.error}"))
+            seen[name] = params
+            spec = specs[name] = self.spec(name, params)
+            if spec.normalized or spec.error:
+                normalized |= spec.normalized
+                if spec.error:
+                    issues.append(_Issue("invalid_tool_schema",
+                                         f"tools[{i}].function.parameters",
+                                         f"{name}: {spec.error}"))
         return specs, normalized
 
-    def _check_messages(self, t: Trajectory, specs: dict[str, _Spec],
-                        issues: list[_Issue]) -> int:
-        results = {m.tool_call_id: m.content for m in t.messages if m.role == "tool"}
-        n_calls, assistant_turns = 0, 0
+    def _check_messages(self, t: Trajectory, specs: dict[str, _Spec], rule: str | None,
+                        issues: list[_Issue]) -> tuple[int, bool]:
+        """One pass over the messages; returns (calls, whether a turn made 2+ calls)."""
+        n_calls, assistant_turns, parallel = 0, 0, False
         earlier: list[tuple[str, dict[str, Any], str]] = []  # calls in this user turn
         for i, msg in enumerate(t.messages):
-            if msg.role == "user":
+            role = msg.role
+            if role == "user":
                 earlier = []
-            if msg.role != "assistant":
-                continue
-            assistant_turns += 1
-            if not msg.tool_calls and (why := _call_in_text(msg.content)):
-                issues.append(_Issue("IFE", f"messages[{i}].content", why))
-            n_calls += len(msg.tool_calls or [])
-            self._check_calls(msg, i, specs, issues)
-            self._check_repeats(msg, i, earlier, results, issues)
+            elif role == "assistant":
+                assistant_turns += 1
+                calls = msg.tool_calls
+                if not calls:
+                    if why := _call_in_text(msg.content):
+                        issues.append(_Issue("IFE", f"messages[{i}].content", why))
+                    continue
+                n_calls += len(calls)
+                parallel |= len(calls) >= 2
+                self._check_calls(calls, i, specs, issues)
+                _check_repeats(t, calls, i, earlier, issues)
         # An irrelevance prompt without a reply is complete: its right answer is no call.
-        if assistant_turns == 0 and _category_rule(t.meta.get("category")) != "irrelevance":
+        if assistant_turns == 0 and rule != "irrelevance":
             issues.append(_Issue("no_assistant_turn", "messages",
                                  "no assistant message: nothing to learn from"))
-        return n_calls
+        return n_calls, parallel
 
-    def _check_calls(self, msg: Message, i: int, specs: dict[str, _Spec],
+    def _check_calls(self, calls: list[ToolCall], i: int, specs: dict[str, _Spec],
                      issues: list[_Issue]) -> None:
-        for k, call in enumerate(msg.tool_calls or []):
-            path = f"messages[{i}].tool_calls[{k}].function"
+        for k, call in enumerate(calls):
             name, args = call.function.name, call.function.arguments
             spec = specs.get(name)
             if spec is None:
                 offered = ", ".join(sorted(specs)) or "none"
-                issues.append(_Issue("IFN", f"{path}.name",
+                issues.append(_Issue("IFN", f"messages[{i}].tool_calls[{k}].function.name",
                                      f"calls {name!r}, which is not offered (tools: {offered})"))
                 continue
             if spec.validator is None:
                 continue  # the schema itself is already reported
-            if spec.closed:
-                for arg in args:
-                    if arg not in spec.properties:
-                        issues.append(_Issue("IAN", f"{path}.arguments.{arg}",
-                                             f"{name} has no argument {arg!r} (declared: "
-                                             f"{', '.join(sorted(spec.properties)) or 'none'})"))
+            if spec.closed and not spec.properties.issuperset(args):
+                _undeclared(name, args, spec, f"messages[{i}].tool_calls[{k}].function", issues)
             if spec.fast is not None:
                 try:
                     spec.fast(args)
                     continue
                 except Exception:  # noqa: BLE001 - JsonSchemaValueException and kin
                     pass  # jsonschema explains (or overrules) the failure below
+            path = f"messages[{i}].tool_calls[{k}].function"
             for err in spec.validator.iter_errors(args):
                 issues.append(_schema_issue(err, path, name))
 
-    def _check_repeats(self, msg: Message, i: int,
-                       earlier: list[tuple[str, dict[str, Any], str]],
-                       results: dict[str | None, str | None], issues: list[_Issue]) -> None:
-        for k, call in enumerate(msg.tool_calls or []):
-            name, args = call.function.name, call.function.arguments
+
+def _undeclared(name: str, args: dict[str, Any], spec: _Spec, path: str,
+                issues: list[_Issue]) -> None:
+    for arg in args:
+        if arg not in spec.properties:
+            issues.append(_Issue("IAN", f"{path}.arguments.{arg}",
+                                 f"{name} has no argument {arg!r} (declared: "
+                                 f"{', '.join(sorted(spec.properties)) or 'none'})"))
+
+
+def _check_repeats(t: Trajectory, calls: list[ToolCall], i: int,
+                   earlier: list[tuple[str, dict[str, Any], str]],
+                   issues: list[_Issue]) -> None:
+    for k, call in enumerate(calls):
+        name, args = call.function.name, call.function.arguments
+        if earlier:
             prev = next((cid for n, a, cid in reversed(earlier) if n == name and a == args),
                         None)
             # Retrying after an error result is legitimate; repeating a success is not.
-            if prev is not None and "error" not in str(results.get(prev) or "").lower():
+            if prev is not None and "error" not in str(_result_of(t, prev) or "").lower():
                 issues.append(_Issue("RAC", f"messages[{i}].tool_calls[{k}]",
                                      f"repeats the identical call {name}({_short(args)})"))
-            earlier.append((name, args, call.id or ""))
+        earlier.append((name, args, call.id or ""))
 
-    def _check_call_count(self, t: Trajectory, n_calls: int, issues: list[_Issue]) -> None:
-        rule = _category_rule(t.meta.get("category"))
-        category = t.meta.get("category")
-        if rule == "irrelevance":
-            if n_calls:
-                issues.append(_Issue("irrelevance_call", "messages",
-                                     f"category {category!r} expects no call, found {n_calls}"))
-            return
-        if n_calls == 0 and (rule is not None or self.options.require_calls):
-            why = f"category {category!r} requires" if rule else "require_calls is set and needs"
-            issues.append(_Issue("IAC", "messages", f"no tool call; {why} at least one"))
-        elif rule == "parallel" and not any(len(m.tool_calls or []) >= 2 for m in t.messages):
-            issues.append(_Issue("IAC", "messages", f"category {category!r} requires parallel "
-                                 "calls (2+ in one assistant turn), found none"))
+
+def _result_of(t: Trajectory, call_id: str) -> str | None:
+    """The content of the (last) tool message answering ``call_id``."""
+    results = {m.tool_call_id: m.content for m in t.messages if m.role == "tool"}
+    return results.get(call_id)
+
+
+def _check_call_count(category: Any, rule: str | None, n_calls: int, parallel: bool,
+                      require_calls: bool, issues: list[_Issue]) -> None:
+    if rule == "irrelevance":
+        if n_calls:
+            issues.append(_Issue("irrelevance_call", "messages",
+                                 f"category {category!r} expects no call, found {n_calls}"))
+        return
+    if n_calls == 0 and (rule is not None or require_calls):
+        why = f"category {category!r} requires" if rule else "require_calls is set and needs"
+        issues.append(_Issue("IAC", "messages", f"no tool call; {why} at least one"))
+    elif rule == "parallel" and not parallel:
+        issues.append(_Issue("IAC", "messages", f"category {category!r} requires parallel "
+                             "calls (2+ in one assistant turn), found none"))
 
 
 def _schema_issue(err: ValidationError, path: str, name: str) -> _Issue:

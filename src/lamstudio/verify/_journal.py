@@ -17,11 +17,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from lamstudio.io import atomic_path
 
 
 class JournalMismatch(Exception):
     """The journal on disk was written by a run with other inputs or options."""
+
+
+def _dumps(marker: dict[str, Any]) -> bytes:
+    try:  # a marker lists every id of its chunk: orjson writes it ~10x faster than json
+        return orjson.dumps(marker)
+    except TypeError:  # an integer past 64 bits in a detail, say
+        return json.dumps(marker, ensure_ascii=False).encode("utf-8")
 
 
 def journal_dir(output: str | os.PathLike[str]) -> Path:
@@ -80,11 +89,12 @@ class Journal:
         for path, lines in ((self.kept_path(index), kept_lines),
                             (self.rejects_path(index), rejects)):
             with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-                fh.writelines(line + "\n" for line in lines)
+                if lines:
+                    fh.write("\n".join(lines) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
         with atomic_path(self.marker_path(index)) as tmp:
-            tmp.write_text(json.dumps(marker, ensure_ascii=False))
+            tmp.write_bytes(_dumps(marker))
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

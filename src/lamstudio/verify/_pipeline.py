@@ -15,6 +15,7 @@ import gzip
 import itertools
 import json
 import os
+import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,6 +32,8 @@ from lamstudio.io import (
     check_input,
     count_lines,
     default_rejects_path,
+    is_plain_jsonl,
+    jsonl_ranges,
     read_raw_rows,
 )
 from lamstudio.schema import IdRegistry, Trajectory
@@ -45,15 +48,18 @@ from lamstudio.verify._front import (
     init_worker,
     pack_rows,
     run_batch,
+    run_range,
     unpack_fronts,
 )
 from lamstudio.verify._journal import Journal, input_identity, journal_dir
 from lamstudio.verify._semantic import JudgeOptions, SemanticJudge, no_judge
 from lamstudio.verify._tally import VerifyTally
 from lamstudio.verify._verdict import Verdict
+from lamstudio.verify._workers import Workers
 
 AnyRow = RawRow | Row | BadRow
 _BATCH = 256  # rows per task sent to a worker process
+_RANGE_BYTES = 1 << 18  # bytes of a JSONL file per task a worker reads itself
 
 
 @dataclass
@@ -126,10 +132,10 @@ class _Run:
         done_rows = sum(m["rows"] for m in self.markers)
         advance(done_rows)
         # The worker pool forks before the sandbox starts, so it inherits none of its pipes.
-        with self._front_source() as front_of, self._backends() as (sandbox, judge):
+        with self._fronts(done_rows) as fronts_in, self._backends() as (sandbox, judge):
             execution = ExecutionChecker(sandbox, self.cfg.execution) if sandbox else None
             index = len(self.markers)
-            for fronts in self._chunks(front_of(self._rows(done_rows))):
+            for fronts in self._chunks(fronts_in):
                 self._commit(index, self._back(fronts, execution, judge))
                 advance(len(fronts))
                 index += 1
@@ -155,10 +161,10 @@ class _Run:
                         self.dedup.add(t.id, dedup_keys(t, self.cfg.dedup))
                 self.dedup.clusters.update(marker["clusters"])
 
-    def _rows(self, skip: int) -> Iterator[AnyRow]:
+    def _rows(self, skip: int, inputs: list[Path] | None = None) -> Iterator[AnyRow]:
         # JSONL lines stay undecoded: validated from bytes, and cheap to send to workers
         iter_raw = getattr(self.fmt, "iter_raw", read_raw_rows)
-        rows = itertools.chain.from_iterable(iter_raw(str(p)) for p in self.inputs)
+        rows = itertools.chain.from_iterable(iter_raw(str(p)) for p in inputs or self.inputs)
         return itertools.islice(rows, skip, None)
 
     def _front_options(self) -> FrontOptions:
@@ -170,11 +176,20 @@ class _Run:
             yield chunk
 
     @contextlib.contextmanager
-    def _front_source(self) -> Iterator[Callable[[Iterator[AnyRow]], Iterator[Front]]]:
-        """rows -> fronts, in this process (1 worker) or in a pool of processes."""
+    def _fronts(self, skip: int) -> Iterator[Iterator[Front]]:
+        """The rows after the first ``skip`` through the per-row half: in this process
+        (1 worker), in worker processes that read byte ranges of plain JSONL files
+        themselves, or else in a pool fed with rows read here (gzip, JSON arrays,
+        Parquet, a format's own reader, and a resumed run)."""
         if self.cfg.workers <= 1:
             stage = FrontStage(self._front_options())
-            yield lambda rows: (stage.run(r) for r in rows)
+            yield (stage.run(r) for r in self._rows(skip))
+            return
+        if skip == 0 and not hasattr(self.fmt, "iter_raw") \
+                and all(is_plain_jsonl(p) for p in self.inputs):
+            with Workers(self.cfg.workers, init_worker, (self._front_options(),),
+                         run_range) as workers:
+                yield (f for packed in workers.map(self._ranges()) for f in unpack_fronts(packed))
             return
         import multiprocessing
 
@@ -182,10 +197,15 @@ class _Run:
         pool = ctx.Pool(self.cfg.workers, initializer=init_worker,
                         initargs=(self._front_options(),))
         try:
-            yield lambda rows: _parallel_fronts(pool, rows, self.cfg.workers)
+            yield _parallel_fronts(pool, self._rows(skip), self.cfg.workers)
         finally:
             pool.terminate()
             pool.join()
+
+    def _ranges(self) -> Iterator[tuple[str, int, int, int]]:
+        for p in self.inputs:
+            for start, end, line in jsonl_ranges(p, _RANGE_BYTES):
+                yield str(p), start, end, line
 
     # -- the stateful half, per chunk ----------------------------------------------------
     def _back(self, fronts: list[Front], execution: ExecutionChecker | None,
@@ -194,8 +214,9 @@ class _Run:
         alive: list[Front] = []
         for f in fronts:
             if f.parsed and f.record_id is not None:
-                dup = self.ids.claim(f.record_id, f"{f.file}:{f.line}")
-                out.ids.append([f.record_id, f"{f.file}:{f.line}"])
+                where = f"{f.file}:{f.line}"
+                dup = self.ids.claim(f.record_id, where)
+                out.ids.append([f.record_id, where])
                 if dup is not None:
                     f.reject, f.raw = Verdict.fail("load", dup.code, str(dup)), f.raw or _dump(f)
             if f.reject is not None:
@@ -250,16 +271,19 @@ class _Run:
     def _assemble(self, summary: Path, result: VerifyResult) -> None:
         clusters = self.dedup.clusters if self.dedup else {}
         opener = gzip.open if self.output.suffix == ".gz" else open
-        with atomic_path(self.output) as tmp, opener(tmp, "wt", encoding="utf-8") as fh:
+        with atomic_path(self.output) as tmp, opener(tmp, "wb") as fh:
             for index, marker in enumerate(self.markers):
-                with open(self.journal.kept_path(index), encoding="utf-8") as src:
+                path = self.journal.kept_path(index)
+                if clusters.keys().isdisjoint(marker["kept_ids"]):
+                    _copy(path, fh)  # nothing to add to this chunk's lines
+                    continue
+                with open(path, encoding="utf-8") as src:
                     for line, kid in zip(src, marker["kept_ids"], strict=True):
-                        fh.write(_with_cluster(line, clusters[kid]) if kid in clusters else line)
-        with atomic_path(self.rejects) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+                        text = _with_cluster(line, clusters[kid]) if kid in clusters else line
+                        fh.write(text.encode("utf-8"))
+        with atomic_path(self.rejects) as tmp, open(tmp, "wb") as fh:
             for index in range(len(self.markers)):
-                with open(self.journal.rejects_path(index), encoding="utf-8") as src:
-                    for line in src:
-                        fh.write(line)
+                _copy(self.journal.rejects_path(index), fh)
         with atomic_path(summary) as tmp:
             tmp.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
 
@@ -332,6 +356,11 @@ def _with_cluster(line: str, cluster: str) -> str:
     data = json.loads(line)
     data["meta"]["verification"]["dedup_cluster"] = cluster
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _copy(path: Path, out: Any) -> None:
+    with open(path, "rb") as src:
+        shutil.copyfileobj(src, out, 1 << 20)
 
 
 def _total_rows(inputs: Iterable[Path]) -> int | None:
