@@ -18,7 +18,9 @@ from lamstudio.verify import journal_dir
 
 
 def slow_judge(body):
-    time.sleep(0.005)  # slow enough to stop the run midway
+    # Slow enough that a run cannot finish between the test seeing a committed chunk and its
+    # signal arriving (5 ms was not, on a quiet machine, once the record path got faster).
+    time.sleep(0.03)
     fail = "Kyoto" in body["messages"][1]["content"]
     return Reply(json.dumps({"pass": not fail, "reason": "Kyoto" if fail else "fine"}))
 
