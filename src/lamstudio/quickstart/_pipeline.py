@@ -138,6 +138,18 @@ def fresh_train_sample(train_path: Path, n: int, seed: int) -> list[Any]:
     return out
 
 
+def start(cfg: QuickstartConfig, on_stage: Callable[[str, float | None], None] | None
+          ) -> tuple[Path, Stages]:
+    """What both quickstarts do first: offline, the thread count, a fresh output folder."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+
+    torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out_dir)
+    prepare_out_dir(out)
+    return out, Stages(on_stage)
+
+
 def run_quickstart(cfg: QuickstartConfig,
                    on_stage: Callable[[str, float | None], None] | None = None,
                    on_eval: Callable[[int], None] | None = None) -> QuickstartResult:
@@ -146,18 +158,12 @@ def run_quickstart(cfg: QuickstartConfig,
         from lamstudio.quickstart._pretrained import run_pretrained
 
         return run_pretrained(cfg, on_stage, on_eval)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-
+    out, stages = start(cfg, on_stage)
     from lamstudio.render import Renderer
     from lamstudio.schema import Trajectory
     from lamstudio.synth import write_quickstart_data
     from lamstudio.train import build_model, count_params
 
-    torch.set_num_threads(cfg.threads)
-    out = Path(cfg.out_dir)
-    prepare_out_dir(out)
-    stages = Stages(on_stage)
     with stages("data"):
         data = write_quickstart_data(out / "data", cfg.n_train, cfg.n_heldout, cfg.seed)
     template = quickstart_template()

@@ -23,7 +23,7 @@ from lamstudio.quickstart._pipeline import (
     QuickstartResult,
     Stages,
     _train_callbacks,
-    prepare_out_dir,
+    start,
 )
 from lamstudio.quickstart._predict import predict
 
@@ -123,8 +123,7 @@ def top_layers(base_dir: str, n: int | None) -> list[int] | None:
 def run_pretrained(cfg: QuickstartConfig,
                    on_stage: Callable[[str, float | None], None] | None = None,
                    on_eval: Callable[[int], None] | None = None) -> QuickstartResult:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
+    out, stages = start(cfg, on_stage)
     from transformers import AutoTokenizer
 
     from lamstudio.models import resolve_model
@@ -133,10 +132,6 @@ def run_pretrained(cfg: QuickstartConfig,
     from lamstudio.synth import write_quickstart_data
     from lamstudio.train import export
 
-    torch.set_num_threads(cfg.threads)
-    out = Path(cfg.out_dir)
-    prepare_out_dir(out)
-    stages = Stages(on_stage)
     with stages("base model"):
         base_dir = resolve_model(cfg.base)
     with stages("data"):
