@@ -167,3 +167,26 @@ def test_consistent_agrees_with_the_consistency_errors():
         assert consistent(t) == (not check(t).errors)
     assert [consistent(Trajectory.model_validate(r)) for r in cases] == \
         [True, True, False, False, False]
+
+
+# Values made in memory (a model's reply, a tool's result) must be writable: the record
+# refuses them with the readers' reason code and the field path, before any writer sees them.
+@pytest.mark.parametrize("raw, code, path", [
+    ({"id": "a", "messages": [{"role": "user", "content": "bad \ud800"}]},
+     "bad_encoding", "messages[0].content"),
+    ({"id": "a", "messages": [{"role": "assistant", "tool_calls": [
+        {"function": {"name": "f", "arguments": {"x": float("nan")}}}]}]},
+     "non_finite_number", "messages[0].tool_calls[0].function.arguments"),
+    ({"id": "a", "meta": {"n": 10**5000}, "messages": [{"role": "user", "content": "x"}]},
+     "number_too_large", "meta"),
+    ({"id": "a", "tools": [{"function": {"name": "f", "parameters": {"d": "\udc00"}}}],
+      "messages": [{"role": "user", "content": "x"}]},
+     "bad_encoding", "tools[0].function.parameters"),
+    ({"id": "a", "system": "s\ud800", "messages": [{"role": "user", "content": "x"}]},
+     "bad_encoding", "system"),
+], ids=["content", "arguments", "meta", "parameters", "system"])
+def test_values_a_writer_cannot_keep_are_rejected_with_their_path(raw, code, path):
+    checked = validate_record(raw)
+    assert checked.record is None
+    [issue] = checked.errors
+    assert (issue.code, issue.path) == (code, path)

@@ -1,6 +1,14 @@
 """Streaming readers, atomic writers, rejects and the per-stage tally."""
 
-from lamstudio.io._json import MAX_DEPTH, JsonValueError, needs_care, parse_json
+from lamstudio.io._json import (
+    MAX_DEPTH,
+    JsonValueError,
+    check_value,
+    decode_prefix,
+    find_json,
+    needs_care,
+    parse_json,
+)
 from lamstudio.io._readers import (
     DEFAULT_MAX_LINE_BYTES,
     BadRow,
@@ -22,7 +30,8 @@ from lamstudio.io._writers import JsonlWriter, ParquetWriter, atomic_path, write
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES", "MAX_DEPTH", "BadRow", "InputError", "JsonValueError",
     "JsonlWriter", "ParquetWriter", "RawRow", "Reject", "RejectWriter", "Row", "Tally",
-    "atomic_path", "check_input", "count_lines", "default_rejects_path", "is_plain_jsonl",
+    "atomic_path", "check_input", "check_value", "count_lines", "decode_prefix",
+    "default_rejects_path", "find_json", "is_plain_jsonl",
     "jsonl_ranges", "needs_care", "parse_json", "parse_line", "read_jsonl_range",
     "read_raw_rows", "read_rows", "write_jsonl",
 ]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import orjson
@@ -148,6 +149,114 @@ def _check_string(s: str) -> None:
                              ) from None
 
 
+_INT_BITS = 14_280  # below this many bits an int has fewer than 4,300 digits
+_TOO_LARGE = 10**4300  # the smallest integer of 4,301 digits
+
+
+def check_value(value: Any) -> None:
+    """Raise ``JsonValueError`` unless ``value`` can be written as JSON and read back
+    unchanged: the readers' rules, for values made in memory (a model's reply, a request
+    body decoded elsewhere, a tool's result). ``too_deep``, ``bad_encoding`` (a lone
+    surrogate in a string or key), ``non_finite_number`` (NaN, ±Infinity),
+    ``number_too_large`` (an int over 4,300 digits), ``not_json`` (a key that is not a
+    string, or a value that is not null/bool/number/string/list/object)."""
+    # orjson walks in C and refuses surrogates, non-string keys, unknown types, ints past
+    # 64 bits and depth past 254; it writes NaN as null. So the Python walk runs only when
+    # orjson refuses (it may be a big int that is fine), or the output has a null (a NaN?)
+    # or more brackets than MAX_DEPTH.
+    try:
+        out = orjson.dumps(value, option=_STRICT_DUMPS)
+    except (orjson.JSONEncodeError, TypeError):
+        _walk(value)
+        return
+    if b"null" in out or out.count(b"{") + out.count(b"[") > MAX_DEPTH:
+        _walk(value)
+
+
+_STRICT_DUMPS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _walk(value: Any) -> None:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        kind = type(node)
+        if kind is str:
+            _check_string(node)
+        elif kind is dict or kind is list or kind is tuple:
+            if depth > MAX_DEPTH:
+                raise JsonValueError("too_deep", f"nested more than {MAX_DEPTH} levels")
+            if kind is dict:
+                for k, v in node.items():
+                    if type(k) is not str:
+                        raise JsonValueError("not_json", f"an object key is a "
+                                             f"{type(k).__name__} ({_short(k)}), not a string")
+                    _check_string(k)
+                    stack.append((v, depth + 1))
+            else:
+                stack.extend((v, depth + 1) for v in node)
+        elif node is None or kind is bool:
+            continue
+        elif kind is float:
+            if not math.isfinite(node):
+                raise JsonValueError("non_finite_number", f"{node} is not a JSON number")
+        elif kind is int:
+            if node.bit_length() > _INT_BITS and abs(node) >= _TOO_LARGE:
+                raise JsonValueError("number_too_large", "an integer has more than 4,300 "
+                                     "digits")
+        elif isinstance(node, (str, int, float, dict, list, tuple)):  # subclasses (enums)
+            stack.append((_plain(node), depth))
+        else:
+            raise JsonValueError("not_json", f"a {type(node).__name__} is not a JSON value")
+
+
+def _plain(node: Any) -> Any:
+    for base in (bool, int, float, str, dict, list, tuple):
+        if isinstance(node, base):
+            return base(node)
+    return node
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def decode_prefix(text: str, pos: int = 0) -> tuple[Any, int]:
+    """Decode the JSON value that starts at ``text[pos]`` (text may go on after it) with
+    ``parse_json``'s rules; return it and where it ends. Raises ``JsonValueError``
+    (``bad_json`` carries the character offset in its message)."""
+    try:
+        value, end = _STRICT.raw_decode(text, pos)
+    except (JsonValueError, RecursionError, ValueError) as exc:
+        raise classify(exc) from None
+    check_depth(value, strings=True)
+    return value, end
+
+
+def find_json(text: str, want: type | tuple[type, ...] = dict,
+              max_tries: int = 64) -> tuple[Any, int, int] | JsonValueError | None:
+    """The first JSON value of type ``want`` inside ``text`` (prose, fences around it):
+    ``(value, start, end)``; else the first decoding error met, or None when no candidate
+    start was found. Candidates are ``{`` followed by ``"`` or ``}`` (and ``[`` followed by
+    a value start when lists are wanted), tried at most ``max_tries`` times: linear on
+    hostile text such as megabytes of ``{``."""
+    kinds = want if isinstance(want, tuple) else (want,)
+    pattern = _OBJ_START if list not in kinds else _ANY_START
+    first_error: JsonValueError | None = None
+    for tries, m in enumerate(pattern.finditer(text)):
+        if tries >= max_tries:
+            break
+        try:
+            value, end = decode_prefix(text, m.start())
+        except JsonValueError as exc:
+            first_error = first_error or exc
+            continue
+        if isinstance(value, kinds):
+            return value, m.start(), end
+    return first_error
+
+
 def strict_decoder() -> json.JSONDecoder:
     """A ``JSONDecoder`` with ``parse_json``'s rules for numbers (for streamed arrays)."""
     return json.JSONDecoder(parse_constant=_non_finite, parse_float=_finite_float)
@@ -188,6 +297,11 @@ def _scan_end(text: str, pos: int) -> int | None:
     return None
 
 
+_STRICT = json.JSONDecoder(parse_constant=_non_finite, parse_float=_finite_float)
+_OBJ_START = re.compile(r'\{(?=\s*["}])')
+_ANY_START = re.compile(r'\{(?=\s*["}])|\[(?=\s*[\[{"\]\d-]|\s*(?:true|false|null))')
+
+
 def classify(exc: BaseException) -> JsonValueError:
     """The reason code of an exception raised while decoding with ``strict_decoder``."""
     if isinstance(exc, JsonValueError):
@@ -195,7 +309,7 @@ def classify(exc: BaseException) -> JsonValueError:
     if isinstance(exc, RecursionError):
         return JsonValueError("too_deep", f"nested more than {MAX_DEPTH} levels")
     if isinstance(exc, json.JSONDecodeError):
-        return JsonValueError("bad_json", f"invalid JSON: {exc.msg}")
+        return JsonValueError("bad_json", f"invalid JSON: {exc.msg} at char {exc.pos}")
     if "digits" in str(exc):
         return JsonValueError("number_too_large", f"an integer literal is too long ({exc})")
     return JsonValueError("bad_json", f"invalid JSON: {exc}")

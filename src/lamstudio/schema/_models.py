@@ -8,11 +8,70 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from lamstudio.io import JsonValueError, parse_json
+from lamstudio.io import JsonValueError, check_value, parse_json
 
 Role = Literal["system", "user", "assistant", "tool"]
+
+
+def _check_writable(t: Trajectory) -> None:
+    """Only values that can be written and read back make a record (the readers' rules,
+    ``io.check_value``): a model's lone surrogate, NaN or 5000-digit integer fails here,
+    with its field path, instead of crashing a writer later. The error's type is the
+    readers' reason code. All values are checked in one call; paths are only built when
+    one fails (this runs on every record a reader validates)."""
+    values = _values(t)
+    try:
+        check_value([v for v, *_ in values])
+    except JsonValueError:
+        pass
+    else:
+        return
+    for value, fmt, i, k in values:
+        try:
+            check_value(value)
+        except JsonValueError as exc:
+            raise PydanticCustomError(exc.code, "{path}: {message}", {
+                "path": fmt.format(i=i, k=k), "message": exc.message}) from None
+
+
+def _values(t: Trajectory) -> list[tuple[Any, str, int, int]]:
+    out: list[tuple[Any, str, int, int]] = [(t.id, "id", 0, 0), (t.source, "source", 0, 0)]
+    if t.system is not None:
+        out.append((t.system, "system", 0, 0))
+    if t.meta:
+        out.append((t.meta, "meta", 0, 0))
+    for i, tool in enumerate(t.tools):
+        fn = tool.function
+        out += [(fn.name, "tools[{i}].function.name", i, 0),
+                (fn.description, "tools[{i}].function.description", i, 0),
+                (fn.parameters, "tools[{i}].function.parameters", i, 0)]
+        if fn.model_extra:
+            out.append((fn.model_extra, "tools[{i}].function", i, 0))
+    for i, m in enumerate(t.messages):
+        for value, fmt in ((m.content, "messages[{i}].content"),
+                           (m.name, "messages[{i}].name"),
+                           (m.tool_call_id, "messages[{i}].tool_call_id"),
+                           (m.weight, "messages[{i}].weight")):
+            if value is not None:
+                out.append((value, fmt, i, 0))
+        for k, c in enumerate(m.tool_calls or ()):
+            if c.id is not None:
+                out.append((c.id, "messages[{i}].tool_calls[{k}].id", i, k))
+            out += [(c.function.name, "messages[{i}].tool_calls[{k}].function.name", i, k),
+                    (c.function.arguments, "messages[{i}].tool_calls[{k}].function.arguments",
+                     i, k)]
+    return out
 
 
 class _Strict(BaseModel):
@@ -92,6 +151,16 @@ class Trajectory(_Strict):
     tools: list[ToolSpec] = Field(default_factory=list)
     messages: list[Message] = Field(min_length=1)
     meta: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _writable(self, info: ValidationInfo) -> Trajectory:
+        # From JSON text (model_validate_json) strings cannot hold a lone surrogate and
+        # integers are exact; NaN and depth are the readers' screen's job (io.needs_care
+        # before the fast path). Values made in memory are checked: that is where a model's
+        # reply or a tool's result comes in, and this walk would cost the hot read path ~40%.
+        if info.mode != "json":
+            _check_writable(self)
+        return self
 
     @model_validator(mode="after")
     def _link_tool_calls(self) -> Trajectory:

@@ -22,6 +22,8 @@ _PYDANTIC_CODES = {
     "string_too_short": "invalid_value",
 }
 
+_JSON_CODES = {"too_deep", "bad_encoding", "non_finite_number", "number_too_large", "not_json"}
+
 
 @dataclass(frozen=True)
 class Issue:
@@ -73,6 +75,8 @@ def _code_for(err: dict[str, Any]) -> str:
         return "empty_messages"
     if kind == "value_error" and "arguments" in str(err.get("msg", "")):
         return "bad_arguments_json"
+    if kind in _JSON_CODES:  # a value no writer can keep (schema._models._writable)
+        return kind
     if kind in _PYDANTIC_CODES:
         return _PYDANTIC_CODES[kind]
     if kind.endswith("_type") or kind in ("model_attributes_type", "is_instance_of"):
@@ -89,10 +93,15 @@ def _describe(err: dict[str, Any]) -> str:
 
 
 def from_pydantic(exc: ValidationError, record_id: str | None) -> list[Issue]:
-    return [
-        Issue("error", _code_for(e), _path(e["loc"]), _describe(e), record_id)
-        for e in exc.errors(include_url=False)
-    ]
+    issues = []
+    for e in exc.errors(include_url=False):
+        ctx = e.get("ctx") or {}
+        if e["type"] in _JSON_CODES and "path" in ctx:  # raised with its own field path
+            issues.append(Issue("error", e["type"], ctx["path"], ctx["message"], record_id))
+        else:
+            issues.append(Issue("error", _code_for(e), _path(e["loc"]), _describe(e),
+                                record_id))
+    return issues
 
 
 def consistency_issues(t: Trajectory) -> list[Issue]:
