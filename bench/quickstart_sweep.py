@@ -112,9 +112,9 @@ def train(args: argparse.Namespace, out: Path, base_dir: str, train_path: Path,
                           logging_steps=1, save_steps=10**9, save_total_limit=1,
                           threads=args.threads, report_to=[]))
     from lamstudio.quickstart._config import QuickstartConfig
-    from lamstudio.quickstart._pipeline import _train_callbacks
+    from lamstudio.quickstart._stages import train_callbacks
 
-    callbacks = _train_callbacks(QuickstartConfig(max_train_minutes=args.minutes), log, {})
+    callbacks = train_callbacks(QuickstartConfig(max_train_minutes=args.minutes), log, {})
     if args.save_at_steps:
         callbacks.append(save_at([int(m) for m in args.save_at_steps.split(",")], out / "run"))
     t0 = time.perf_counter()

@@ -8,7 +8,8 @@ import pytest
 
 from lamstudio.envs import TASKS, EnvRunner, make_env, task_factory, tool_specs
 from lamstudio.eval import Call
-from lamstudio.eval._multi_turn import check_multi_turn, state_hash
+from lamstudio.eval._multi_turn import check_multi_turn
+from lamstudio.tools import state_hash
 
 
 @pytest.mark.parametrize("name", ["todo", "store"])

@@ -7,7 +7,8 @@ import itertools
 import pytest
 
 from lamstudio.eval._bfcl import load_category
-from lamstudio.eval._multi_turn import bfcl_env_factory, check_multi_turn, parse_call
+from lamstudio.eval._multi_turn import bfcl_env_factory, check_multi_turn
+from lamstudio.tools import parse_call
 
 CATEGORIES = ["multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param",
               "multi_turn_long_context"]

@@ -69,7 +69,7 @@ def test_openai_backend_passes_tools_natively_and_maps_names_back() -> None:
 def test_openai_backend_multi_turn_agent_loop_scores_ground_truth() -> None:
     from tests.support.scripted_server import Reply, ScriptedServer
 
-    from lamstudio.eval._multi_turn import parse_call
+    from lamstudio.tools import parse_call
 
     case = load_suite("bfcl:multi_turn_base", limit=1)[0]
     steps = []

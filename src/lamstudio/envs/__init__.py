@@ -61,7 +61,7 @@ def replay(env_name: str, calls: list[dict[str, Any]],
            state: dict[str, Any] | None = None) -> EnvRunner:
     """Run ``[{"name", "arguments"}]`` on a fresh environment, as tau2 replays a task's
     ground truth: a call that fails is a result, not a stop."""
-    from lamstudio.eval import Call
+    from lamstudio.tools import Call
 
     runner = EnvRunner(make_env(env_name, state))
     for c in calls:

@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from lamstudio.eval import Call, dispatch, state_hash
+from lamstudio.tools import Call, dispatch, state_hash
 
 
 class EnvError(Exception):

@@ -84,7 +84,7 @@ def run_tau2_reference(venv: Any, domains: dict[str, list[list[dict[str, Any]]]]
     """Replay ``domains[name]`` (a list of call lists, one per task) in tau2's own
     environments inside ``venv`` (a built ``lamstudio.eval.ReferenceEnv``); one process
     per domain, side by side unless ``parallel`` is False (benchmarks time them alone)."""
-    from lamstudio.eval import ReferenceUnavailable
+    from lamstudio._reference_env import ReferenceUnavailable
 
     job = {"digest_source": _digest_source(), "domains": domains}
     blob = json.dumps(job, sort_keys=True).encode()

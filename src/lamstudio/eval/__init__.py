@@ -26,7 +26,6 @@ from lamstudio.eval._bfcl import (
     load_category,
 )
 from lamstudio.eval._generate import Generation, greedy_generate
-from lamstudio.eval._multi_turn import dispatch, state_hash
 from lamstudio.eval._perturb import perturbations, reference_calls
 from lamstudio.eval._reference import ReferenceEnv, ReferenceUnavailable
 from lamstudio.eval._report import compare_table, html_report, load_results, summary_tables
@@ -46,7 +45,8 @@ from lamstudio.eval._tau2_episode import run_episode as run_tau2_episode
 from lamstudio.eval._tau2_run import Tau2Config, Tau2Result, evaluate_tau2
 from lamstudio.eval._taxonomy import PATTERN_NAMES, PATTERNS, classify
 from lamstudio.eval._values import java_value, js_value, standardize
-from lamstudio.eval._verdict import BFCL_ERROR_TYPE, Call, CallVerdict
+from lamstudio.eval._verdict import BFCL_ERROR_TYPE, CallVerdict
+from lamstudio.tools import Call, dispatch, state_hash  # re-exported: eval's public names
 
 __all__ = [
     "ALL_SCORING", "AST_CATEGORIES", "BACKENDS", "BFCL_ERROR_TYPE", "PATTERNS", "PATTERN_NAMES",

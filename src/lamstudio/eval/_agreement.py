@@ -11,7 +11,8 @@ from lamstudio.eval._ast import CompiledCase, check, compile_case, language_of
 from lamstudio.eval._bfcl import AST_CATEGORIES, RELEVANCE_CATEGORIES, load_category
 from lamstudio.eval._perturb import perturbations
 from lamstudio.eval._reference import ReferenceEnv, bfcl_decoded, run_reference
-from lamstudio.eval._verdict import BFCL_ERROR_TYPE, Call, CallVerdict
+from lamstudio.eval._verdict import BFCL_ERROR_TYPE, CallVerdict
+from lamstudio.tools import Call
 
 
 @dataclass

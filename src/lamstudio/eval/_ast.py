@@ -24,7 +24,8 @@ from typing import Any
 
 from lamstudio.eval._taxonomy import classify
 from lamstudio.eval._values import JAVA_TYPES, JS_TYPES, java_value, js_value, standardize
-from lamstudio.eval._verdict import OK, Call, CallVerdict, fail
+from lamstudio.eval._verdict import OK, CallVerdict, fail
+from lamstudio.tools import Call
 
 PY_TYPES: dict[str, type] = {
     "string": str, "integer": int, "float": float, "boolean": bool, "array": list,

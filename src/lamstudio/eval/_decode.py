@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from lamstudio.eval._verdict import Call
+from lamstudio.tools import Call
 
 MAX_KEEP_CHARS = 4000  # raw output kept in result files (a 1 MB output is cut, and says so)
 

@@ -10,16 +10,14 @@ order). Calls are parsed with ``ast`` and dispatched to methods — never ``eval
 
 from __future__ import annotations
 
-import ast
 import copy
-import hashlib
 import importlib
 import inspect
-import json
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
-from lamstudio.eval._verdict import OK, Call, CallVerdict, fail
+from lamstudio.eval._verdict import OK, CallVerdict, fail
+from lamstudio.tools import Call, dispatch, parse_call
 
 _BFCL_MODULES = {
     "GorillaFileSystem": "gorilla_file_system", "MathAPI": "math_api",
@@ -36,48 +34,6 @@ class Executor(Protocol):
     def run(self, call: Call | str) -> str: ...
 
     def snapshot(self) -> dict[str, Any]: ...
-
-
-def parse_call(text: str) -> tuple[str, list[Any], dict[str, Any]]:
-    """``"mv(source='a', destination='b')"`` -> name, positional and keyword literals."""
-    node = ast.parse(text.strip(), mode="eval").body
-    plain = isinstance(node, ast.Call) and (
-        isinstance(node.func, ast.Name) or (isinstance(node.func, ast.Attribute)
-                                            and isinstance(node.func.value, ast.Name)))
-    if not plain:
-        raise ValueError(f"not a plain function call: {text[:80]!r}")
-    name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
-    args = [ast.literal_eval(a) for a in node.args]
-    kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
-    return name, args, kwargs
-
-
-def result_text(value: Any) -> str:
-    """Results are compared as text, the way BFCL stringifies them."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        try:
-            return json.dumps(value)
-        except (TypeError, ValueError):
-            return str(value)
-    return str(value)
-
-
-def dispatch(methods: dict[str, Callable[..., Any]], call: Call | str) -> str:
-    try:
-        if isinstance(call, str):
-            name, args, kwargs = parse_call(call)
-        else:
-            name, args = call.name, []
-            if not isinstance(call.arguments, dict):
-                raise TypeError("arguments are not an object")
-            kwargs = call.arguments
-        if name not in methods:
-            raise NameError(f"name '{name}' is not defined")
-        return result_text(methods[name](*args, **kwargs))
-    except Exception as exc:  # noqa: BLE001 - a failing call is a result the model sees
-        return f"Error during execution: {exc}"
 
 
 class BfclExecutor:
@@ -105,12 +61,6 @@ class BfclExecutor:
     def snapshot(self) -> dict[str, Any]:
         return {cls: {k: v for k, v in vars(inst).items() if not k.startswith("_")}
                 for cls, inst in self.instances.items()}
-
-
-def state_hash(state: Any) -> str:
-    """A stable digest of JSON-like state (keys sorted)."""
-    blob = json.dumps(state, sort_keys=True, default=repr, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 Turns = Sequence[Sequence[Sequence[Call | str]]]  # turn -> step -> calls

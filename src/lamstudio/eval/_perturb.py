@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from lamstudio.eval._verdict import Call
+from lamstudio.tools import Call
 
 _UNSET = object()
 

@@ -14,18 +14,16 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lamstudio._reference_env import ReferenceEnv, ReferenceUnavailable
 from lamstudio.eval._bfcl import bfcl_version
-from lamstudio.eval._verdict import Call
+from lamstudio.tools import Call
 
-BFCL_PIN = "bfcl-eval==2026.3.23"
 MODEL_NAME = "gorilla-openfunctions-v2"  # a registered model whose names keep their dots
 
 # Runs inside .venv-bfcl. It mirrors BFCL's runner for one decoded output: the format check
@@ -61,52 +59,6 @@ times.sort()
 json.dump({"verdicts": out, "seconds": times[len(times) // 2], "times": times},
           open(sys.argv[2], "w"))
 """
-
-
-class ReferenceUnavailable(RuntimeError):
-    """The reference environment could not be built or run."""
-
-
-@dataclass
-class ReferenceEnv:
-    """A venv with a reference implementation: ``pins`` (installed ``--no-deps``) plus a
-    fully pinned requirements file (also ``--no-deps``, so nothing unpinned slips in)."""
-
-    root: Path  # the venv directory
-    requirements: Path
-    pins: tuple[str, ...] = (BFCL_PIN,)
-
-    def __post_init__(self) -> None:
-        self.root, self.requirements = Path(self.root).resolve(), Path(self.requirements)
-
-    @property
-    def python(self) -> Path:
-        return self.root / "bin" / "python"
-
-    def _stamp(self) -> str:
-        pins = " ".join(self.pins)
-        return hashlib.sha256(self.requirements.read_bytes() + pins.encode()).hexdigest()
-
-    def ready(self) -> bool:
-        stamp = self.root / ".lamstudio-stamp"
-        return self.python.exists() and stamp.exists() and stamp.read_text() == self._stamp()
-
-    def build(self, log: Any = print) -> float:
-        """Create the venv if missing or stale; returns the seconds it took (0 if ready)."""
-        if self.ready():
-            return 0.0
-        t0 = time.perf_counter()
-        log(f"building {self.root} from {self.requirements} (about a minute) ...")
-        steps = [[sys.executable, "-m", "venv", "--clear", str(self.root)],
-                 [str(self.python), "-m", "pip", "install", "-q", "--no-deps", *self.pins],
-                 [str(self.python), "-m", "pip", "install", "-q", "--no-deps", "-r",
-                  str(self.requirements)]]
-        for cmd in steps:
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise ReferenceUnavailable(f"{' '.join(cmd[:4])} failed:\n{proc.stderr[-2000:]}")
-        (self.root / ".lamstudio-stamp").write_text(self._stamp())
-        return time.perf_counter() - t0
 
 
 def bfcl_decoded(calls: Sequence[Call]) -> list[dict[str, Any]]:

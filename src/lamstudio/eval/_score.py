@@ -20,7 +20,8 @@ from lamstudio.eval._multi_turn import check_multi_turn
 from lamstudio.eval._overall import bfcl_overall
 from lamstudio.eval._suite import EvalCase
 from lamstudio.eval._taxonomy import PATTERNS, classify
-from lamstudio.eval._verdict import OK, Call, CallVerdict, fail
+from lamstudio.eval._verdict import OK, CallVerdict, fail
+from lamstudio.tools import Call
 
 
 def _step_calls(step: Any) -> list[Call]:

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lamstudio.eval._verdict import Call
+from lamstudio.tools import Call
 
 if TYPE_CHECKING:
     from lamstudio.envs import EnvRunner

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lamstudio.eval._verdict import Call, CallVerdict
+from lamstudio.eval._verdict import CallVerdict
+from lamstudio.tools import Call
 
 PATTERNS = ("IAC", "IAV", "IAN", "IAT", "RAC", "IFN", "IFE", "other")
 PATTERN_NAMES = {

@@ -35,18 +35,6 @@ BFCL_ERROR_TYPE: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One decoded function call. ``arguments`` should be a dict; anything else is a
-    format error the checker reports (it is kept as given so the report can show it)."""
-
-    name: str
-    arguments: Any
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "arguments": self.arguments}
-
-
 @dataclass(slots=True)
 class CallVerdict:
     """``valid`` plus why not: ``code`` (see ``BFCL_ERROR_TYPE``), a human ``detail`` and,

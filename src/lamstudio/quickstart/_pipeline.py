@@ -11,12 +11,7 @@ leaves no complete-looking report.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,73 +20,8 @@ from lamstudio.quickstart._config import QuickstartConfig
 from lamstudio.quickstart._metrics import summarize
 from lamstudio.quickstart._predict import predict
 from lamstudio.quickstart._report import write_report
+from lamstudio.quickstart._stages import QuickstartResult, start, train_callbacks
 from lamstudio.quickstart._tokenizer import build_tokenizer, quickstart_template
-
-MARKER = ".lamstudio-quickstart"
-
-
-class QuickstartError(RuntimeError):
-    """A quickstart that cannot run (e.g. the output directory belongs to something else)."""
-
-
-@dataclass
-class QuickstartResult:
-    out_dir: Path
-    metrics: dict[str, Any]
-    summary: dict[str, Any]
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-def prepare_out_dir(out: Path) -> None:
-    """Reuse a previous quickstart's directory; never delete anything else."""
-    if out.exists() and any(out.iterdir()):
-        if not (out / MARKER).exists():
-            raise QuickstartError(f"{out} exists and was not made by the quickstart; "
-                                  "choose another --out-dir")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("made by lamstudio quickstart; rerunning replaces it\n")
-
-
-class Stages:
-    """Times each stage and tells ``on_stage`` when one starts and ends."""
-
-    def __init__(self, on_stage: Callable[[str, float | None], None] | None) -> None:
-        self.timings: dict[str, float] = {}
-        self.on_stage = on_stage or (lambda name, seconds: None)
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        self.on_stage(name, None)
-        t0 = time.perf_counter()
-        yield
-        self.timings[name] = round(time.perf_counter() - t0, 2)
-        self.on_stage(name, self.timings[name])
-
-
-def _train_callbacks(cfg: QuickstartConfig, log: list[dict[str, Any]],
-                     stop: dict[str, Any]) -> list[Any]:
-    """Record every logged loss; stop (and say so) when the time cap is reached."""
-    from transformers import TrainerCallback
-
-    t0 = time.perf_counter()
-
-    class Record(TrainerCallback):
-        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None,
-                   **kw: Any) -> None:
-            if logs and "loss" in logs:
-                log.append({"step": state.global_step, "loss": logs["loss"],
-                            "lr": logs.get("learning_rate"),
-                            "seconds": round(time.perf_counter() - t0, 1)})
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            cap = cfg.max_train_minutes
-            if cap is not None and time.perf_counter() - t0 > 60 * cap:
-                stop.update(step=state.global_step, planned=state.max_steps)
-                control.should_training_stop = True
-                control.should_log = True
-
-    return [Record()]
 
 
 def _train(cfg: QuickstartConfig, out: Path, model_dir: Path, template_path: Path,
@@ -115,7 +45,7 @@ def _train(cfg: QuickstartConfig, out: Path, model_dir: Path, template_path: Pat
                           weight_decay=cfg.weight_decay, scheduler="cosine",
                           logging_steps=5, save_steps=cfg.steps + 1, save_total_limit=1,
                           threads=cfg.threads, report_to=[]))
-    return train(tc, callbacks=_train_callbacks(cfg, log, stop))
+    return train(tc, callbacks=train_callbacks(cfg, log, stop))
 
 
 def fresh_train_sample(train_path: Path, n: int, seed: int) -> list[Any]:
@@ -138,26 +68,10 @@ def fresh_train_sample(train_path: Path, n: int, seed: int) -> list[Any]:
     return out
 
 
-def start(cfg: QuickstartConfig, on_stage: Callable[[str, float | None], None] | None
-          ) -> tuple[Path, Stages]:
-    """What both quickstarts do first: offline, the thread count, a fresh output folder."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-
-    torch.set_num_threads(cfg.threads)
-    out = Path(cfg.out_dir)
-    prepare_out_dir(out)
-    return out, Stages(on_stage)
-
-
-def run_quickstart(cfg: QuickstartConfig,
-                   on_stage: Callable[[str, float | None], None] | None = None,
-                   on_eval: Callable[[int], None] | None = None) -> QuickstartResult:
-    """The whole quickstart. ``on_stage(name, seconds)``: stage start (None) / end."""
-    if cfg.pretrained:
-        from lamstudio.quickstart._pretrained import run_pretrained
-
-        return run_pretrained(cfg, on_stage, on_eval)
+def run_scratch(cfg: QuickstartConfig,
+                on_stage: Callable[[str, float | None], None] | None = None,
+                on_eval: Callable[[int], None] | None = None) -> QuickstartResult:
+    """The tiny from-scratch quickstart (``--base scratch``)."""
     out, stages = start(cfg, on_stage)
     from lamstudio.render import Renderer
     from lamstudio.schema import Trajectory

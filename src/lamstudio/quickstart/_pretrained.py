@@ -19,13 +19,8 @@ from typing import Any
 from lamstudio.io import JsonlWriter, atomic_path
 from lamstudio.quickstart._config import QuickstartConfig
 from lamstudio.quickstart._metrics import summarize
-from lamstudio.quickstart._pipeline import (
-    QuickstartResult,
-    Stages,
-    _train_callbacks,
-    start,
-)
 from lamstudio.quickstart._predict import predict
+from lamstudio.quickstart._stages import QuickstartResult, Stages, start, train_callbacks
 
 ANSWER_MARGIN = 16  # tokens beyond the longest reference answer
 
@@ -107,7 +102,7 @@ def _train_lora(cfg: QuickstartConfig, out: Path, base_dir: str, log: list[dict[
                           weight_decay=cfg.weight_decay, scheduler="cosine",
                           logging_steps=1, save_steps=cfg.steps + 1, save_total_limit=1,
                           threads=cfg.threads, report_to=[]))
-    return train(tc, callbacks=_train_callbacks(cfg, log, stop))
+    return train(tc, callbacks=train_callbacks(cfg, log, stop))
 
 
 def top_layers(base_dir: str, n: int | None) -> list[int] | None:

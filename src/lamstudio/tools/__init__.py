@@ -17,6 +17,7 @@ from lamstudio.tools._decorator import (
     tool,
     type_to_schema,
 )
+from lamstudio.tools._dispatch import Call, dispatch, parse_call, result_text, state_hash
 from lamstudio.tools._registry import (
     BUILTIN_MODULE,
     BadArgumentsError,
@@ -37,6 +38,7 @@ from lamstudio.tools._sandbox import (
 )
 
 __all__ = [
+    "Call", "dispatch", "parse_call", "result_text", "state_hash",
     "BUILTIN_MODULE", "DEFAULT_MODULES", "ERROR_CODES", "BadArgumentsError", "CallResult",
     "Sandbox", "SandboxError", "ToolDefinitionError", "ToolRegistry", "UnknownToolError",
     "build_spec", "builtin_registry", "check_parameters_schema", "collect_tools", "is_tool",
