@@ -23,7 +23,7 @@ def request_key(model: str, messages: list[dict[str, Any]],
                "params": params}
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                       default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class ResponseCache:
@@ -43,8 +43,7 @@ class ResponseCache:
 
     def put(self, key: str, response: dict[str, Any]) -> None:
         with atomic_path(self._path(key)) as tmp:
-            tmp.write_text(json.dumps({"key": key, "response": response}, ensure_ascii=False),
-                           encoding="utf-8")
+            tmp.write_text(json.dumps({"key": key, "response": response}), encoding="utf-8")
 
     def __len__(self) -> int:
         return sum(1 for _ in self.root.glob("*/*.json")) if self.root.exists() else 0

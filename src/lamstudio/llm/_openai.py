@@ -11,6 +11,11 @@ The API key is read from an environment variable whose *name* is configurable; t
 (and any ``Bearer`` token a server echoes) is redacted from every error and log text, never
 part of ``repr`` and never written to the cache.
 
+Bodies are decoded through ``lamstudio.io.parse_json`` and never crash the client: a lone
+surrogate escape in a reply becomes U+FFFD (no writer could keep it), values a record
+refuses (NaN, huge integers) are handed to the caller to reject per item, and a body nested
+past Python's recursion limit is a garbage 200. Requests go out ASCII-escaped.
+
 The retry loop is hand-written (~30 lines) on purpose. ``tenacity`` would need a retry
 object plus two callbacks (a wait that digs ``Retry-After`` out of the failed attempt's
 exception, a before-sleep hook for the stats and the log) and a ``RetryError`` to unwrap:
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import os
 import random
@@ -31,12 +37,14 @@ from typing import Any
 
 import httpx
 
+from lamstudio.io import JsonValueError, parse_json
 from lamstudio.llm._cache import ResponseCache, request_key
 from lamstudio.llm._redact import redact
 from lamstudio.llm._types import ChatResult, LLMError, LLMUnavailable
 
 log = logging.getLogger("lamstudio.llm")
 
+_JSON_HEADERS = {"Content-Type": "application/json"}
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
@@ -166,7 +174,10 @@ class OpenAIBackend:
         """One POST under the deadline: a chat-completion body, ``_Transient`` or LLMError."""
         try:
             async with asyncio.timeout(self.timeout_s):
-                resp = await client.post(url, json=payload)
+                # ASCII escapes: a lone surrogate that came in with a tool result or a
+                # task is sent as \udxxx (the server decides) instead of crashing here.
+                resp = await client.post(url, content=json.dumps(payload).encode("ascii"),
+                                         headers=_JSON_HEADERS)
         except (TimeoutError, httpx.TimeoutException):
             raise _Transient(f"timed out after {self.timeout_s:g} s") from None
         except httpx.TransportError as exc:
@@ -205,14 +216,40 @@ class OpenAIBackend:
 
 
 def _json_body(resp: httpx.Response, key: str | None) -> dict[str, Any]:
+    """The body, decoded without ever crashing the client. A lone surrogate escape in a
+    string (which no UTF-8 writer can keep) becomes U+FFFD here, as any UTF-8 decoder
+    replaces a bad sequence; NaN, huge integers and deep values are kept for the caller,
+    whose records refuse them per item (``io.check_value``); only a body that is not JSON,
+    or nested past Python's recursion limit, is no answer."""
     try:
-        body = resp.json()
-    except ValueError:
-        raise LLMError(f"response body is not JSON: {_snippet(resp, key)}",
-                       resp.status_code) from None
+        body = parse_json(resp.content)
+    except JsonValueError as exc:
+        if exc.code == "bad_json":
+            raise LLMError(f"response body is not JSON: {_snippet(resp, key)}",
+                           resp.status_code) from None
+        body = _lenient(resp, key, exc)
     if not isinstance(body, dict):
         raise LLMError("response body is not a JSON object", resp.status_code)
     return body
+
+
+def _lenient(resp: httpx.Response, key: str | None, why: JsonValueError) -> Any:
+    try:
+        body = json.loads(resp.content)
+        return _replace_surrogates(body) if why.code == "bad_encoding" else body
+    except (RecursionError, ValueError):
+        raise LLMError(f"response body cannot be read ({why.message}): "
+                       f"{_snippet(resp, key)}", resp.status_code) from None
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _snippet(resp: httpx.Response, key: str | None, limit: int = 200) -> str:
