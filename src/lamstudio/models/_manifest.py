@@ -100,9 +100,14 @@ def _adopt(folder: Path, prov: dict[str, Any]) -> str | None:
     """A folder prepared before files were recorded: trusted when its weights and JSON
     files are complete, and then its files are recorded (a rebuild costs 15-90 s)."""
     problem = completeness_problem(folder)
-    if problem is None:
-        _save(folder, {**prov, FILES: record_files(folder)})
-    return problem
+    if problem is not None:
+        return problem
+    try:
+        files = record_files(folder)
+    except OSError as exc:
+        return f"{Path(exc.filename or '?').name} cannot be read ({exc.strerror or exc})"
+    _save(folder, {**prov, FILES: files})
+    return None
 
 
 def _save(folder: Path, prov: dict[str, Any]) -> None:

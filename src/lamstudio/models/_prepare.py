@@ -130,6 +130,7 @@ def _build(key: str, gguf: Path, source: dict[str, Any], target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{key}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
+        tmp.mkdir()  # an unwritable cache fails here, not after a minute of dequantizing
         facts = convert_gguf(gguf, tmp)
         _usual_modes(tmp)
         prov = {"name": key, "source": source, **facts,
