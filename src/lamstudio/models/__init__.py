@@ -2,8 +2,10 @@
 
 ``resolve_model(x)`` is what every ``--model`` / ``model.name_or_path`` goes through: a
 registered name is prepared once (dequantized, saved as a normal HF folder under
-``$LAMSTUDIO_HOME/models``, hash-checked on every later use), a local folder is itself, a
-``.gguf`` file is prepared like a registered one, and hub ids need ``allow_download``.
+``$LAMSTUDIO_HOME/models``; on every later use its GGUF is hash-checked and its files are
+checked against the record made when it was prepared), a local folder is itself (checked
+the same way if it is a prepared one), a ``.gguf`` file is prepared like a registered one,
+and hub ids need ``allow_download``.
 Nothing here imports torch until a model is actually converted.
 """
 
@@ -11,7 +13,8 @@ from lamstudio.models._errors import ModelError
 from lamstudio.models._hash import file_sha256
 from lamstudio.models._home import HOME_ENV, lamstudio_home, models_home
 from lamstudio.models._listing import ModelStatus, folder_size, model_status
-from lamstudio.models._prepare import PROVENANCE, prepare, prepare_gguf, read_provenance
+from lamstudio.models._prepare import prepare, prepare_gguf
+from lamstudio.models._provenance import PROVENANCE, read_provenance
 from lamstudio.models._registry import REGISTRY, PackagedModel, get_entry, registered
 from lamstudio.models._resolve import hub_allowed, resolve_model
 

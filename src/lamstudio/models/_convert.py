@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from lamstudio.models._disk import as_os_error
 from lamstudio.models._errors import ModelError
 
 
@@ -50,7 +51,9 @@ def load_gguf(gguf: Path) -> tuple[Any, Any]:
             model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name,
                                                          dtype=torch.float32)
             tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # the file is outside bytes: any way its reader fails is ours
         raise ModelError(f"{gguf}: not a GGUF model transformers can read "
                          f"({type(exc).__name__}: {exc})") from None
     return model, tok
@@ -81,9 +84,17 @@ def convert_gguf(gguf: Path, out: Path) -> dict[str, Any]:
     model, tok = load_gguf(gguf)
     fresh = plain_copy(model)
     del model
-    with _no_hf_bars():
-        fresh.save_pretrained(out)
-        tok.save_pretrained(out)
+    try:
+        with _no_hf_bars():
+            fresh.save_pretrained(out)
+            tok.save_pretrained(out)
+    except OSError:
+        raise
+    except Exception as exc:  # safetensors and tokenizers report a full disk their own way
+        error = as_os_error(exc, out)
+        if error is None:
+            raise
+        raise error from exc
     return {"architecture": type(fresh).__name__,
             "parameters": sum(p.numel() for p in fresh.parameters()),
             "vocab_size": len(tok), "has_chat_template": bool(tok.chat_template)}

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lamstudio.models._home import models_home
-from lamstudio.models._prepare import read_provenance
+from lamstudio.models._manifest import check_files
+from lamstudio.models._provenance import read_provenance
 from lamstudio.models._registry import PackagedModel, registered
 
 
@@ -14,21 +15,25 @@ from lamstudio.models._registry import PackagedModel, registered
 class ModelStatus:
     entry: PackagedModel
     installed: bool
-    prepared: bool
+    prepared: bool  # a prepared folder that still matches its record
     path: Path
     size_bytes: int  # of the prepared folder (0 when not prepared)
+    damage: str | None = None  # why a prepared folder no longer matches (then not prepared)
 
 
 def folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def model_status() -> list[ModelStatus]:
-    """One row per registered model; cheap (no hashing, no torch)."""
+def model_status(verify: bool = False, progress: bool = False) -> list[ModelStatus]:
+    """One row per registered model; cheap (``stat`` only, no torch) unless a file's mtime
+    moved or ``verify`` asks to hash every file."""
     out = []
     for entry in registered():
         path = models_home() / entry.name
-        prepared = read_provenance(path) is not None
+        prov = read_provenance(path)
+        damage = check_files(path, prov, verify, progress) if prov is not None else None
+        prepared = prov is not None and damage is None
         out.append(ModelStatus(entry, entry.installed_file() is not None, prepared, path,
-                               folder_size(path) if prepared else 0))
+                               folder_size(path) if prepared else 0, damage))
     return out

@@ -12,7 +12,9 @@ import os
 from pathlib import Path
 
 from lamstudio.models._errors import ModelError
-from lamstudio.models._prepare import prepare, prepare_gguf
+from lamstudio.models._manifest import check_files
+from lamstudio.models._prepare import damaged, prepare, prepare_gguf
+from lamstudio.models._provenance import prepare_command, read_provenance
 from lamstudio.models._registry import REGISTRY
 
 _FALSE = {"0", "false", "no", "off"}
@@ -31,6 +33,7 @@ def resolve_model(name_or_path: str | os.PathLike[str], allow_download: bool = F
         return str(prepare(name, progress=progress))
     path = Path(name).expanduser()
     if path.is_dir():
+        _check_if_prepared(path)
         return str(path)
     if path.is_file():
         if path.suffix.lower() == ".gguf":
@@ -43,3 +46,12 @@ def resolve_model(name_or_path: str | os.PathLike[str], allow_download: bool = F
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     raise ModelError(f"no such model folder or registered name: {name} (registered: "
                      f"{', '.join(REGISTRY)}; a hub id needs --allow-download)")
+
+
+def _check_if_prepared(folder: Path) -> None:
+    """A prepared folder given by its path is checked like one given by name."""
+    prov = read_provenance(folder)
+    if prov is not None:
+        problem = check_files(folder, prov)
+        if problem:
+            raise damaged(folder, problem, prepare_command(prov))
