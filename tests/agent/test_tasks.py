@@ -28,7 +28,7 @@ def test_a_record_plays_its_prompt_and_later_user_turns() -> None:
 def test_prompt_rows_and_env_tasks() -> None:
     t = task_from_row({"prompt": "hi", "tools": ["a", {"function": {"name": "b"}}]}, line=7)
     assert t.id == "task-7" and t.tools == ["a", "b"] and t.turns == []
-    e = task_from_row({"id": "x", "turns": ["one", "two"], "ground_truth": [["f()"], []]},
+    e = task_from_row({"id": "x", "turns": ["one", "two"], "ground_truth": [["list_tasks()"], []]},
                       env="todo")
     assert e.env == "todo" and e.messages[0]["content"] == "one" and e.turns == ["two"]
 
