@@ -163,7 +163,12 @@ def evaluate_tau2(suite: str, agent: Any, user: Any, out: Path, config: Tau2Conf
     played = asyncio.run(_play(tasks, agent, user, cfg, progress))
     results = [r for r in played if not isinstance(r, Reject)]
     rejects = [r for r in played if isinstance(r, Reject)]
-    summary = summarize_tau2(suite, agent.model, tasks, results, cfg.trials, rejects)
+    from lamstudio.agent import clean_text
+
+    # The run's own outputs are always written: a name no writer can keep (a non-UTF-8
+    # byte in argv) is shown with U+FFFD there; the records themselves stay strict.
+    summary = summarize_tau2(suite, clean_text(str(agent.model))[0], tasks, results,
+                             cfg.trials, rejects)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"results": out / "results.jsonl", "trajectories": out / "trajectories.jsonl",
              "rejects": default_rejects_path(out / "trajectories.jsonl"),
@@ -173,9 +178,9 @@ def evaluate_tau2(suite: str, agent: Any, user: Any, out: Path, config: Tau2Conf
     write_jsonl(paths["trajectories"], (r["trajectory"] for r in results))
     write_jsonl(paths["rejects"], (r.to_dict() for r in rejects))
     with atomic_path(paths["summary"]) as tmp:
-        tmp.write_text(json.dumps(summary, indent=1))
+        tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
     with atomic_path(paths["report"]) as tmp:
-        tmp.write_text(tau2_report_html(summary, results))
+        tmp.write_text(tau2_report_html(summary, results), encoding="utf-8")
     return Tau2Result(summary, results, paths, rejects)
 
 
