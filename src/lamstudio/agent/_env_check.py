@@ -9,8 +9,6 @@ does nothing as a success: such a task is a ``bad_ground_truth`` reject instead.
 
 from __future__ import annotations
 
-from typing import Any
-
 from lamstudio.agent._task import AgentTask, TaskError
 from lamstudio.agent._text import shown
 
@@ -33,24 +31,13 @@ def check_env_task(task: AgentTask) -> None:
     runner = EnvRunner(env)
     for i, turn in enumerate(task.ground_truth or []):
         for j, call in enumerate(turn):
-            why = _why_not(runner.methods, call)
-            if why:
+            # EnvRunner.run reports any failure (not a call, no such action, the action
+            # refused or raised) as BFCL's "Error during execution: ..." result text.
+            result = runner.run(call)
+            if isinstance(result, str) and result.startswith(_FAILED):
                 raise TaskError("bad_ground_truth", f"ground_truth[{i}][{j}] {shown(call)} "
-                                f"cannot run: {why}", f"ground_truth[{i}][{j}]")
+                                f"cannot run: {result[len(_FAILED):][:300]}",
+                                f"ground_truth[{i}][{j}]")
 
 
-def _why_not(methods: dict[str, Any], text: str) -> str:
-    """Run one ground-truth call; why it failed, or "" when it ran."""
-    from lamstudio.eval._multi_turn import parse_call
-
-    try:
-        name, args, kwargs = parse_call(text)
-    except Exception as exc:  # noqa: BLE001 - SyntaxError, ValueError, RecursionError ...
-        return f"not a call ({type(exc).__name__}: {str(exc)[:200]})"
-    if name not in methods:
-        return f"the environment has no action {shown(name)}"
-    try:
-        methods[name](*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - the action refused or broke: say how
-        return f"{type(exc).__name__}: {str(exc)[:200]}"
-    return ""
+_FAILED = "Error during execution: "
