@@ -9,27 +9,30 @@ does nothing as a success: such a task is a ``bad_ground_truth`` reject instead.
 
 from __future__ import annotations
 
-from lamstudio.agent._task import AgentTask, TaskError
+from collections.abc import Sequence
+from typing import Any
+
+from lamstudio.agent._errors import TaskError
 from lamstudio.agent._text import shown
 
 
-def check_env_task(task: AgentTask) -> None:
+def check_env_task(name: str, initial_state: dict[str, Any] | None,
+                   ground_truth: Sequence[Sequence[str]] | None) -> None:
     """Raise ``TaskError`` (``unknown_env``, ``env_unavailable``, ``bad_initial_state``,
-    ``bad_ground_truth``) unless ``task`` can be played and scored."""
+    ``bad_ground_truth``) unless a task in environment ``name`` can be played and scored."""
     from lamstudio.envs import EnvRunner, make_env  # envs imports eval: bind at call time
 
-    assert task.env is not None
     try:
-        env = make_env(task.env, task.initial_state)
+        env = make_env(name, initial_state)
     except KeyError as exc:
         raise TaskError("unknown_env", str(exc.args[0]), "env") from None
     except Exception as exc:  # noqa: BLE001 - any failure to build it is this task's
-        code, field = ("bad_initial_state", "initial_state") if task.initial_state \
-            is not None else ("env_unavailable", "env")
-        raise TaskError(code, f"environment {task.env!r} cannot start: "
+        code, field = ("bad_initial_state", "initial_state") if initial_state is not None \
+            else ("env_unavailable", "env")
+        raise TaskError(code, f"environment {name!r} cannot start: "
                         f"{type(exc).__name__}: {exc}", field) from None
     runner = EnvRunner(env)
-    for i, turn in enumerate(task.ground_truth or []):
+    for i, turn in enumerate(ground_truth or []):
         for j, call in enumerate(turn):
             # EnvRunner.run reports any failure (not a call, no such action, the action
             # refused or raised) as BFCL's "Error during execution: ..." result text.

@@ -24,16 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lamstudio.agent._env_check import check_env_task
+from lamstudio.agent._errors import TaskError
 from lamstudio.io import JsonValueError, check_value
 from lamstudio.schema import Trajectory
-
-
-class TaskError(ValueError):
-    """A row that is not a task; ``code`` and ``field`` go to the rejects file."""
-
-    def __init__(self, code: str, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.code, self.field = code, field
 
 
 @dataclass
@@ -64,9 +58,7 @@ def task_from_row(value: Any, line: int = 0, env: str | None = None) -> AgentTas
         raise TaskError("not_a_task", "a task needs 'messages' (a record), 'prompt', or "
                         "'turns' (an environment task)")
     if task.env:
-        from lamstudio.agent._env_check import check_env_task
-
-        check_env_task(task)
+        check_env_task(task.env, task.initial_state, task.ground_truth)
     return task
 
 
