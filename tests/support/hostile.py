@@ -72,3 +72,13 @@ BAD_CONTENT: dict[str, Any] = {"object": {"text": "hi"}, "list_of_ints": [1, 2],
 def as_json_body(value: Any) -> bytes:
     """A request body that keeps lone surrogates as ``\\ud800`` escapes."""
     return json.dumps(value, ensure_ascii=True).encode("ascii")
+
+
+def completion_body(message: dict[str, Any]) -> str:
+    """A 200 chat-completion body carrying ``message`` exactly as given (no name needed in
+    its calls, content of any type, lone surrogates kept as ``\\ud800`` escapes): serve it
+    with ``scripted_server.Raw``."""
+    return json.dumps({"id": "chatcmpl-hostile", "object": "chat.completion", "created": 0,
+                       "model": "scripted-model", "choices": [
+                           {"index": 0, "message": message, "finish_reason": "stop"}]},
+                      ensure_ascii=True)

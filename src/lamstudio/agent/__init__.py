@@ -10,6 +10,10 @@
 ...                                                                 task.ground_truth)))
 >>> episode.meta["agent"]["stop"], episode.meta["agent"]["reward"]
 
+Each model reply comes in through ``read_reply`` (one place decides what happens to text,
+calls and arguments that no writer could keep: see ``_reply.py``); an episode that still
+fails is one reject with a reason, never the end of a run.
+
 The model is any ``lamstudio.llm.ChatBackend`` (``OpenAIBackend`` for lamstudio serve, vLLM
 or a hosted API; ``LocalBackend`` for a transformers model rendered and parsed by
 ``lamstudio.render``); ``open_backend(model, base_url)`` picks one of the two. The user is
@@ -18,7 +22,15 @@ the same ``reply(messages)``.
 """
 
 from lamstudio.agent._backend import open_backend
-from lamstudio.agent._loop import STOP_REASONS, AgentConfig, run_episode
+from lamstudio.agent._loop import (
+    STOP_REASONS,
+    AgentConfig,
+    EpisodeError,
+    is_fatal,
+    make_record,
+    run_episode,
+)
+from lamstudio.agent._reply import Reply, read_reply, read_text
 from lamstudio.agent._run import (
     AgentSummary,
     read_tasks,
@@ -27,6 +39,7 @@ from lamstudio.agent._run import (
     write_summary,
 )
 from lamstudio.agent._task import AgentTask, TaskError, env_tasks, task_from_row
+from lamstudio.agent._text import clean_text
 from lamstudio.agent._tools import (
     EnvToolbox,
     SandboxToolbox,
@@ -39,8 +52,9 @@ from lamstudio.agent._tools import (
 from lamstudio.agent._user import ScriptedUser, User
 
 __all__ = [
-    "STOP_REASONS", "AgentConfig", "AgentSummary", "AgentTask", "EnvToolbox", "SandboxToolbox",
-    "ScriptedUser", "TaskError", "ToolOutcome", "Toolbox", "User",
-    "env_tasks", "error_outcome", "make_toolbox", "open_backend", "read_tasks", "run_agent",
-    "run_episode", "run_tasks", "schema_problems", "task_from_row", "write_summary",
+    "STOP_REASONS", "AgentConfig", "AgentSummary", "AgentTask", "EnvToolbox", "EpisodeError",
+    "Reply", "SandboxToolbox", "ScriptedUser", "TaskError", "ToolOutcome", "Toolbox", "User",
+    "clean_text", "env_tasks", "error_outcome", "is_fatal", "make_record", "make_toolbox",
+    "open_backend", "read_reply", "read_tasks", "read_text", "run_agent", "run_episode",
+    "run_tasks", "schema_problems", "task_from_row", "write_summary",
 ]

@@ -3,29 +3,39 @@ the user has nothing more to say, or the step limit is hit, or the model fails.
 
 The model is any ``lamstudio.llm.ChatBackend`` (an OpenAI-compatible endpoint, or
 ``LocalBackend``); calls run in a ``Toolbox`` (the tool sandbox or an environment); the
-user is a ``User`` (scripted turns by default). Every failed call becomes a ``tool``
-message ``{"error": ..., "error_code": ...}``: unknown tools, arguments that are not JSON
-or do not fit the schema are caught here before anything runs; exceptions and timeouts
-come from the toolbox.
+user is a ``User`` (scripted turns by default). Each reply comes in through
+``read_reply`` (``_reply.py``: what is done with text, calls and arguments no writer can
+keep). Every failed call becomes a ``tool`` message ``{"error": ..., "error_code": ...}``:
+unknown tools, arguments that are not a JSON object or do not fit the schema are caught
+there before anything runs; exceptions and timeouts come from the toolbox.
+
+The record is made only from writable values; one that still cannot be made raises
+``EpisodeError`` (a reject of this episode, never the end of a run).
 """
 
 from __future__ import annotations
 
 import asyncio
-import difflib
 import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from lamstudio.agent._task import AgentTask
-from lamstudio.agent._tools import Toolbox, ToolOutcome, error_outcome, schema_problems
+from lamstudio.agent._reply import Call, read_reply
+from lamstudio.agent._task import AgentTask, TaskError
+from lamstudio.agent._text import clean_text
+from lamstudio.agent._tools import Toolbox
 from lamstudio.agent._user import ScriptedUser, User
 from lamstudio.llm import LLMError
-from lamstudio.schema import Trajectory
+from lamstudio.schema import Trajectory, validate_record
 
 STOP_REASONS = ("answered", "step_limit", "model_error")
+
+
+class EpisodeError(TaskError):
+    """An episode that cannot become a record (``code`` is the readers' reason, ``field``
+    the record's path); the run writes it as a reject and goes on."""
 
 
 @dataclass
@@ -46,14 +56,6 @@ def is_fatal(exc: BaseException) -> bool:
     return isinstance(exc, LLMError) and exc.status in (401, 403, 404)
 
 
-@dataclass
-class _Call:
-    id: str
-    name: str
-    arguments: dict[str, Any]
-    problem: ToolOutcome | None = None
-
-
 async def run_episode(backend: Any, task: AgentTask, toolbox: Toolbox,
                       user: User | None = None, config: AgentConfig | None = None) -> Trajectory:
     """Play one task to the end and return it as a record (see the module docstring)."""
@@ -62,7 +64,7 @@ async def run_episode(backend: Any, task: AgentTask, toolbox: Toolbox,
     specs = toolbox.specs()
     by_name = {s["function"]["name"]: s for s in specs}
     messages = [dict(m) for m in task.messages]
-    stats: dict[str, Any] = {"steps": 0, "tool_calls": 0, "errors": Counter()}
+    stats: dict[str, Any] = {"steps": 0, "tool_calls": 0, "errors": Counter(), "replaced": 0}
     started = time.perf_counter()
     stop, error = "step_limit", None
     while stats["steps"] < config.max_steps:
@@ -75,69 +77,53 @@ async def run_episode(backend: Any, task: AgentTask, toolbox: Toolbox,
             stop, error = "model_error", f"{type(exc).__name__}: {exc}"
             break
         stats["steps"] += 1
-        calls = _read_calls(result.tool_calls, stats["steps"], by_name)
-        messages.append(_assistant(result.content, calls))
-        if calls:
-            await _run_calls(toolbox, calls, messages, stats)
+        reply = read_reply(result, stats["steps"], by_name)
+        if reply.problem:
+            stop, error = "model_error", reply.problem
+            break
+        stats["replaced"] += reply.replaced
+        messages.append(_assistant(reply.content, reply.calls))
+        if reply.calls:
+            await _run_calls(toolbox, reply.calls, messages, stats)
             continue
         nxt = await user.reply(messages)
         if nxt is None:
             stop = "answered"
             break
-        messages.append({"role": "user", "content": nxt})
+        messages.append({"role": "user", "content": _user_text(nxt, stats)})
     agent = {"task_id": task.id, "stop": stop, "steps": stats["steps"],
              "tool_calls": stats["tool_calls"], "tool_errors": dict(stats["errors"]),
              "model": getattr(backend, "model", ""), "endpoint": config.endpoint,
              "seconds": round(time.perf_counter() - started, 3), **toolbox.report()}
     if error:
         agent["error"] = error
-    return Trajectory.model_validate({
-        "id": task.id, "source": config.source, "system": task.system, "tools": specs,
-        "messages": messages, "meta": {**task.meta, "agent": agent}})
+    if stats["replaced"]:
+        agent["replaced_surrogates"] = stats["replaced"]
+    return make_record({"id": task.id, "source": config.source, "system": task.system,
+                        "tools": specs, "messages": messages,
+                        "meta": {**task.meta, "agent": agent}})
 
 
-def _read_calls(raw: list[dict[str, Any]], step: int,
-                by_name: dict[str, dict[str, Any]]) -> list[_Call]:
-    """The model's calls with ids unique in the episode (servers often reuse ``call_0``);
-    calls that cannot run get their error here."""
-    out = []
-    for k, item in enumerate(raw or []):
-        fn = item.get("function", item) if isinstance(item, dict) else {}
-        name = fn.get("name") if isinstance(fn.get("name"), str) and fn.get("name") else ""
-        call = _Call(f"call_{step}_{k}", name or "<missing>", {})
-        args: Any = fn.get("arguments")
-        if isinstance(args, str):
-            try:
-                args = json.loads(args) if args.strip() else {}
-            except json.JSONDecodeError as exc:
-                call.problem = error_outcome("bad_arguments", f"{call.name}: arguments are "
-                                             f"not valid JSON ({exc.msg} at char {exc.pos})")
-        args = {} if args is None else args
-        if isinstance(args, dict):
-            call.arguments = args
-        if call.problem is None:
-            call.problem = _precheck(call.name, args, by_name)
-        out.append(call)
-    return out
+def make_record(raw: dict[str, Any]) -> Trajectory:
+    """``raw`` as a record, or ``EpisodeError`` with the first problem's code and path."""
+    checked = validate_record(raw)
+    if checked.record is None:
+        first = checked.errors[0]
+        raise EpisodeError(first.code, f"the episode cannot be written: {first.path}: "
+                           f"{first.message}", first.path)
+    return checked.record
 
 
-def _precheck(name: str, args: Any, by_name: dict[str, dict[str, Any]]) -> ToolOutcome | None:
-    if name not in by_name:
-        offered = sorted(by_name)
-        if len(offered) <= 20:
-            hint = f"available tools: {', '.join(offered) or 'none'}"
-        else:  # a long list helps no one: the closest names, and how many there are
-            close = difflib.get_close_matches(name, offered, n=5, cutoff=0.5)
-            hint = f"{len(offered)} tools are available" + (
-                f"; closest names: {', '.join(close)}" if close else "")
-        return error_outcome("unknown_tool", f"unknown tool {name!r}; {hint}")
-    problems = schema_problems(by_name[name], args)
-    if problems:
-        return error_outcome("bad_arguments", f"{name}: " + "; ".join(problems))
-    return None
+def _user_text(text: Any, stats: dict[str, Any]) -> str:
+    if not isinstance(text, str):
+        raise EpisodeError("bad_user_reply", f"the user's reply is a {type(text).__name__}, "
+                           "not text")
+    text, n = clean_text(text)
+    stats["replaced"] += n
+    return text
 
 
-async def _run_calls(toolbox: Toolbox, calls: list[_Call], messages: list[dict[str, Any]],
+async def _run_calls(toolbox: Toolbox, calls: list[Call], messages: list[dict[str, Any]],
                      stats: dict[str, Any]) -> None:
     runnable = [(c.name, c.arguments) for c in calls if c.problem is None]
     done = await asyncio.to_thread(toolbox.run, runnable) if runnable else []
@@ -147,11 +133,13 @@ async def _run_calls(toolbox: Toolbox, calls: list[_Call], messages: list[dict[s
         stats["tool_calls"] += 1
         if not outcome.ok:
             stats["errors"][outcome.error_code or "tool_error"] += 1
+        content, n = clean_text(outcome.content)  # a tool's output is outside text too
+        stats["replaced"] += n
         messages.append({"role": "tool", "tool_call_id": call.id, "name": call.name,
-                         "content": outcome.content})
+                         "content": content})
 
 
-def _assistant(content: str | None, calls: list[_Call]) -> dict[str, Any]:
+def _assistant(content: str | None, calls: list[Call]) -> dict[str, Any]:
     msg: dict[str, Any] = {"role": "assistant", "content": content}
     if calls:
         msg["tool_calls"] = [{"id": c.id, "type": "function",

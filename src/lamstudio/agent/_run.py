@@ -1,9 +1,11 @@
 """Many episodes: tasks in, episodes (``Trajectory`` JSONL, atomic) and rejects out.
 
 Books: tasks read = episodes written + tasks failed, each failure with a reason code
-(``not_a_task``, ``unknown_env``, ``unknown_tools``, ``episode_error`` ...). An episode the
-model broke off (``model_error``) or that hit the step limit is still written: its
-``meta.agent.stop`` says so, and ``verify`` decides what is fit for training.
+(``not_a_task``, ``bad_meta``, ``unknown_env``, ``bad_ground_truth``, ``unknown_tools``,
+the readers' codes for an episode that cannot be written, ``episode_error`` for anything
+else that broke one episode ...). An episode the model broke off (``model_error``: the
+endpoint failed, or its reply was not usable) or that hit the step limit is still
+written: its ``meta.agent.stop`` says so, and ``verify`` decides what is fit for training.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lamstudio.agent._loop import AgentConfig, is_fatal, run_episode
+from lamstudio.agent._loop import AgentConfig, EpisodeError, is_fatal, run_episode
 from lamstudio.agent._task import AgentTask, TaskError, task_from_row
+from lamstudio.agent._text import clean_text
 from lamstudio.agent._tools import Toolbox
 from lamstudio.agent._user import User
 from lamstudio.io import BadRow, JsonlWriter, Reject, RejectWriter, Tally, atomic_path, read_rows
@@ -50,12 +53,14 @@ class AgentSummary:
     stops: Counter[str] = field(default_factory=Counter)
     rewards: list[float] = field(default_factory=list)
     tool_errors: Counter[str] = field(default_factory=Counter)
+    replaced_surrogates: int = 0
 
     def add(self, episode: Trajectory) -> None:
         agent = episode.meta["agent"]
         self.tally.keep()
         self.stops[agent["stop"]] += 1
         self.tool_errors.update(agent["tool_errors"])
+        self.replaced_surrogates += agent.get("replaced_surrogates", 0)
         if agent.get("reward") is not None:
             self.rewards.append(float(agent["reward"]))
 
@@ -64,6 +69,7 @@ class AgentSummary:
         return {"tasks": t.read, "written": t.kept, "failed": t.rejected,
                 "balanced": t.balanced, "failed_by_reason": dict(t.reasons.most_common()),
                 "stops": dict(self.stops), "tool_errors": dict(self.tool_errors),
+                "replaced_surrogates": self.replaced_surrogates,
                 "rewarded_episodes": len(self.rewards),
                 "mean_reward": (sum(self.rewards) / len(self.rewards)) if self.rewards
                 else None}
@@ -83,21 +89,23 @@ async def run_tasks(backend: Any, tasks: Iterable[AgentTask | Reject], out: str 
     summary = AgentSummary()
     sem = asyncio.Semaphore(max(1, concurrency))
 
-    async def one(task: AgentTask) -> Trajectory | Reject:
+    async def one(task: AgentTask) -> tuple[Trajectory, str] | Reject:
         async with sem:
-            try:
+            try:  # the one "an episode failed" path: a reject with a reason, then go on
                 user = user_for(task) if user_for else None
-                return await run_episode(backend, task, toolbox_for(task), user, config)
-            except TaskError as exc:
+                episode = await run_episode(backend, task, toolbox_for(task), user, config)
+                return episode, _line(episode)
+            except TaskError as exc:  # EpisodeError too
                 return Reject(task.file, task.line, exc.code, str(exc), exc.field, task.id,
                               stage="agent")
             except Exception as exc:  # noqa: BLE001 - one broken episode must not stop the run
                 if is_fatal(exc):
                     raise
-                return Reject(task.file, task.line, "episode_error",
-                              f"{type(exc).__name__}: {exc}", id=task.id, stage="agent")
+                why = clean_text(f"{type(exc).__name__}: {exc}")[0]  # may quote the model
+                return Reject(task.file, task.line, "episode_error", why, id=task.id,
+                              stage="agent")
 
-    async def settle(item: AgentTask | Reject) -> Trajectory | Reject:
+    async def settle(item: AgentTask | Reject) -> tuple[Trajectory, str] | Reject:
         result = item if isinstance(item, Reject) else await one(item)
         if on_done:
             on_done()
@@ -116,14 +124,26 @@ async def run_tasks(backend: Any, tasks: Iterable[AgentTask | Reject], out: str 
     return summary
 
 
-def _record(result: Trajectory | Reject, writer: JsonlWriter, rejected: RejectWriter,
-            summary: AgentSummary) -> None:
+def _line(episode: Trajectory) -> str:
+    """The episode's JSONL line. A record is writable by construction; if one is not,
+    that is this episode's fault, not the run's."""
+    try:
+        line = json.dumps(episode.model_dump(mode="json", exclude_none=True),
+                          ensure_ascii=False, separators=(",", ":"))
+        line.encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise EpisodeError("unwritable", f"{type(exc).__name__}: {exc}") from None
+    return line
+
+
+def _record(result: tuple[Trajectory, str] | Reject, writer: JsonlWriter,
+            rejected: RejectWriter, summary: AgentSummary) -> None:
     if isinstance(result, Reject):
         summary.tally.reject(result.code)
         rejected.write(result)
     else:
-        writer.write(result.model_dump(mode="json", exclude_none=True))
-        summary.add(result)
+        writer.write_json(result[1])
+        summary.add(result[0])
 
 
 def write_summary(path: str | os.PathLike[str], summary: AgentSummary,

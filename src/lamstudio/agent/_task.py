@@ -9,6 +9,14 @@ Three row shapes are read (the first that fits):
   (``tools`` as specs or names; ``turns`` are further user messages);
 * an environment task (``lamstudio.envs.TASKS`` shape): ``{"id", "env", "turns",
   "ground_truth", "initial_state"}``; the first turn is the prompt, the rest follow.
+
+Every row goes through the same checks first (``id``, ``system``, ``env``, ``meta``, and
+values no writer can keep); a row that fails any check is one ``TaskError`` with a code
+and the field, which ``read_tasks`` writes as a reject. A task that names an environment
+is checked against it before any episode starts (``_env_check.py``): the environment
+exists, its ``initial_state`` loads, and every ground-truth call runs on it; a ground
+truth that cannot run is ``bad_ground_truth`` (it would score an agent that does nothing
+as a success).
 """
 
 from __future__ import annotations
@@ -16,15 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lamstudio.agent._env_check import check_env_task
+from lamstudio.agent._errors import TaskError
+from lamstudio.io import JsonValueError, check_value
 from lamstudio.schema import Trajectory
-
-
-class TaskError(ValueError):
-    """A row that is not a task; ``code`` and ``field`` go to the rejects file."""
-
-    def __init__(self, code: str, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.code, self.field = code, field
 
 
 @dataclass
@@ -44,22 +47,48 @@ class AgentTask:
 
 def task_from_row(value: Any, line: int = 0, env: str | None = None) -> AgentTask:
     """One task from a JSON row; ``env`` is the default environment (``--env``)."""
+    task_id = _common(value, line)
+    if "messages" in value:
+        task = _from_record(value, task_id, env)
+    elif "prompt" in value:
+        task = _from_prompt(value, task_id, env)
+    elif "env" in value or "turns" in value:
+        task = _from_env_task(value, task_id, env)
+    else:
+        raise TaskError("not_a_task", "a task needs 'messages' (a record), 'prompt', or "
+                        "'turns' (an environment task)")
+    if task.env:
+        check_env_task(task.env, task.initial_state, task.ground_truth)
+    return task
+
+
+def _common(value: Any, line: int) -> str:
+    """The checks every row shape shares; the task's id."""
     if not isinstance(value, dict):
         raise TaskError("not_an_object", f"expected a JSON object, got {type(value).__name__}")
-    task_id = str(value.get("id") or f"task-{line}")
-    if "messages" in value:
-        return _from_record(value, task_id, env)
-    if "prompt" in value:
-        return _from_prompt(value, task_id, env)
-    if "env" in value or "turns" in value:
-        return _from_env_task(value, task_id, env)
-    raise TaskError("not_a_task", "a task needs 'messages' (a record), 'prompt', or 'turns' "
-                    "(an environment task)")
+    try:  # rows read from files passed parse_json; rows made in code may hold anything
+        check_value(value)
+    except JsonValueError as exc:
+        raise TaskError(exc.code, f"the row holds a value no writer can keep: {exc.message}"
+                        ) from None
+    rid = value.get("id")
+    if rid is not None and (isinstance(rid, bool) or not isinstance(rid, (str, int))):
+        raise TaskError("bad_id", f"'id' must be a string or an integer, got "
+                        f"{type(rid).__name__}", "id")
+    for key in ("system", "env"):
+        _opt_str(value, key)
+    meta = value.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        raise TaskError("bad_meta", f"'meta' must be an object, got {type(meta).__name__}",
+                        "meta")
+    return str(rid) if rid not in (None, "") else f"task-{line}"
 
 
 def _from_record(value: dict[str, Any], task_id: str, env: str | None) -> AgentTask:
     try:
-        rec = Trajectory.model_validate({**value, "id": task_id})
+        # "env" says where the task runs; it is not a field of the record itself.
+        rec = Trajectory.model_validate({**{k: v for k, v in value.items() if k != "env"},
+                                         "id": task_id})
     except ValueError as exc:
         raise TaskError("invalid_record", f"not a valid record: {_first_line(exc)}",
                         "messages") from None
@@ -130,13 +159,12 @@ def _tool_names(value: Any) -> list[str] | None:
         raise TaskError("bad_tools", "'tools' must be a list of names or tool specs", "tools")
     names = []
     for k, t in enumerate(value):
-        if isinstance(t, str):
-            names.append(t)
-        elif isinstance(t, dict) and isinstance(t.get("function", t).get("name"), str):
-            names.append(t.get("function", t)["name"])
-        else:
-            raise TaskError("bad_tools", f"tools[{k}] is neither a name nor a tool spec",
-                            f"tools[{k}]")
+        fn = t.get("function", t) if isinstance(t, dict) else None
+        name = t if isinstance(t, str) else fn.get("name") if isinstance(fn, dict) else None
+        if not isinstance(name, str) or not name:
+            raise TaskError("bad_tools", f"tools[{k}] is neither a name nor a tool spec "
+                            "with a function name", f"tools[{k}]")
+        names.append(name)
     return names or None
 
 

@@ -8,6 +8,7 @@ shape), with the sandbox's codes: ``unknown_tool``, ``bad_arguments``, ``tool_er
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 from jsonschema import Draft202012Validator
 
 from lamstudio.agent._task import AgentTask, TaskError
+from lamstudio.agent._text import shown
 
 Call = tuple[str, dict[str, Any]]
 
@@ -30,6 +32,18 @@ class ToolOutcome:
 def error_outcome(code: str, message: str) -> ToolOutcome:
     return ToolOutcome(json.dumps({"error": message, "error_code": code}, ensure_ascii=False),
                        ok=False, error_code=code)
+
+
+def unknown_tool(name: str, offered: Sequence[str]) -> ToolOutcome:
+    """The error for a call to a tool that is not offered, with the names that are (or,
+    past 20, the closest ones: a long list helps no one)."""
+    if len(offered) <= 20:
+        hint = f"available tools: {', '.join(offered) or 'none'}"
+    else:
+        close = difflib.get_close_matches(name, offered, n=5, cutoff=0.5)
+        hint = f"{len(offered)} tools are available" + (
+            f"; closest names: {', '.join(close)}" if close else "")
+    return error_outcome("unknown_tool", f"unknown tool {shown(name)}; {hint}")
 
 
 class Toolbox(Protocol):

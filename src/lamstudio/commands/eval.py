@@ -104,6 +104,10 @@ def _run_tau2(model: str, suite: str, backend: str, base_url: str | None, out: P
     s = res.summary
     console.print(f"{s['suite']}: {s['tasks']} tasks × {s['trials']} trials; " + ", ".join(
         f"pass^{k} {v:.3f}" for k, v in s["pass^k"].items()) + f"; stops {s['stops']}")
+    console.print(f"episodes: {s['planned']} planned = {s['episodes']} written + "
+                  f"{s['rejected']} rejected" + (f" {s['rejected_by_reason']} (failed trials "
+                                                 "in pass^k; reasons in the rejects file)"
+                                                 if s["rejected"] else ""))
     for what, path in res.paths.items():
         console.print(f"{what:<12} -> {path}")
 

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import lamstudio.envs as envs
 from lamstudio.eval._tau2_episode import Episode
 
 USER_GUIDELINES = """You are playing a customer contacting a customer service agent.
@@ -68,7 +69,6 @@ def scenario_text(task: dict[str, Any]) -> str:
 
 def load_tau2_suite(spec: str, limit: int | None = None) -> list[Tau2Task]:
     """``tau2:DOMAIN`` or ``tau2:DOMAIN:SPLIT`` (``train``, ``test``, ``base``)."""
-    import lamstudio.envs as envs  # envs imports eval: bind at call time
     parts = spec.split(":")
     if parts[0] != "tau2" or len(parts) not in (2, 3):
         raise Tau2SuiteError(f"suite {spec!r}: expected tau2:DOMAIN[:SPLIT]")
@@ -116,7 +116,6 @@ def call_pattern(failed: dict[str, Any], schemas: dict[str, dict[str, Any]],
 
 
 def score_episode(task: Tau2Task, episode: Episode, gold_hash: str) -> dict[str, Any]:
-    import lamstudio.envs as envs  # envs imports eval: bind at call time
     db_match = episode.runner.state_hash() == gold_hash
     infos = {i: communicated(i, episode.messages) for i in task.communicate_info}
     ended = episode.stop == "user_stop"

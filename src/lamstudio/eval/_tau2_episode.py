@@ -11,10 +11,11 @@ the user's stop, which tau2 scores 0.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lamstudio.agent import read_text
+from lamstudio.io import JsonValueError, parse_json
 from lamstudio.tools import Call
 
 if TYPE_CHECKING:
@@ -33,19 +34,21 @@ class Episode:
     record: Any = None  # the agent loop's Trajectory
     failed_calls: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
+    user_replaced: int = 0  # lone surrogates in the simulated user's replies (now U+FFFD)
 
 
 class SimulatedUser:
     """An LLM playing the customer from a scenario; ``lamstudio.agent``'s ``User``. It sees
     the conversation with roles flipped (the agent's words are its "user" turns). Its stop
-    token, its running out of turns, or its backend failing all end the episode (``reply``
-    returns None) and say why in ``ended``."""
+    token, its running out of turns, its backend failing or its reply not being text all
+    end the episode (``reply`` returns None) and say why in ``ended``."""
 
     def __init__(self, backend: Any, instructions: str, params: dict[str, Any] | None = None,
                  max_turns: int = 30) -> None:
         self.backend, self.instructions, self.params = backend, instructions, params or {}
         self.max_turns, self.turns = max_turns, 0
         self.ended, self.error, self.last = "", "", ""
+        self.replaced = 0  # lone surrogates in its replies, replaced by U+FFFD
 
     async def reply(self, messages: list[dict[str, Any]]) -> str | None:
         if self.turns >= self.max_turns:
@@ -57,13 +60,21 @@ class SimulatedUser:
                 flipped.append({"role": "user", "content": m["content"]})
             elif m["role"] == "user":
                 flipped.append({"role": "assistant", "content": m["content"]})
+
         try:
             result = await self.backend.complete(flipped, None, **self.params)
         except Exception as exc:  # noqa: BLE001 - the episode records why it ended
             self.ended, self.error = "user_error", f"{type(exc).__name__}: {exc}"
             return None
         self.turns += 1
-        self.last = (result.content or "").strip()
+        # The simulator's reply comes in the way the agent's does: lone surrogates become
+        # U+FFFD (counted), content that is not text ends the episode as the user's fault.
+        text, replaced, problem = read_text(result.content)
+        self.replaced += replaced
+        if problem:
+            self.ended, self.error = "user_error", problem
+            return None
+        self.last = (text or "").strip()
         if any(tok in self.last for tok in STOP_TOKENS):
             self.ended = "user_stop"
             return None
@@ -78,8 +89,8 @@ def _failed_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if m["role"] != "tool":
             continue
         try:
-            body = json.loads(m.get("content") or "")
-        except json.JSONDecodeError:
+            body = parse_json(m.get("content") or "")
+        except JsonValueError:
             continue
         if isinstance(body, dict) and "error_code" in body:
             fn = calls.get(m.get("tool_call_id"), {})
@@ -107,7 +118,8 @@ async def run_episode(agent: Any, user: SimulatedUser, env_name: str,
     first = await user.reply([greeting])
     if first is None:  # the user stopped (or failed) before saying anything
         msgs = [greeting] + ([{"role": "user", "content": user.last}] if user.last else [])
-        return Episode(msgs, user.ended, toolbox.runner, error=user.error)
+        return Episode(msgs, user.ended, toolbox.runner, error=user.error,
+                       user_replaced=user.replaced)
     task = AgentTask(task_id, [greeting, {"role": "user", "content": first}],
                      system=system_prompt(toolbox.runner.env), env=env_name)
     config = AgentConfig(max_steps=max_steps, source=source,
@@ -123,4 +135,5 @@ async def run_episode(agent: Any, user: SimulatedUser, env_name: str,
         stop, error = user.ended or "user_stop", user.error
     if stop == "user_stop" and user.last:
         messages.append({"role": "user", "content": user.last})  # the stop, as tau2 keeps it
-    return Episode(messages, stop, toolbox.runner, record, _failed_calls(messages), error)
+    return Episode(messages, stop, toolbox.runner, record, _failed_calls(messages), error,
+                   user.replaced)

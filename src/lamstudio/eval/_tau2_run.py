@@ -1,5 +1,14 @@
 """``evaluate_tau2``: every task of a ``tau2:`` suite, k trials each, played and scored;
-results, episodes (as ``Trajectory`` records), a summary and an HTML report written."""
+results, episodes (as ``Trajectory`` records), a summary and an HTML report written.
+
+One episode that fails for any reason (an exception anywhere in playing, scoring or
+recording it) is one reject with a reason in ``trajectories.rejects.jsonl``; every other
+episode is still played and written, and the results, trajectories, summary and report are
+always written. The books balance: episodes planned (tasks x trials) = written + rejected.
+A rejected episode is a failed trial for pass^k (it never succeeded), as tau2 scores an
+episode that ended in an error. Only faults of the whole run stop it (the endpoint refused
+the key, or the URL or model is wrong: every episode would fail the same way).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +16,12 @@ import asyncio
 import html
 import json
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import lamstudio.envs as envs
 from lamstudio.eval._tau2 import (
     USER_GUIDELINES,
     Tau2Task,
@@ -21,6 +31,7 @@ from lamstudio.eval._tau2 import (
 )
 from lamstudio.eval._tau2_episode import SimulatedUser, run_episode
 from lamstudio.eval._taxonomy import PATTERN_NAMES
+from lamstudio.io import JsonValueError, Reject, check_value
 
 
 @dataclass
@@ -38,14 +49,14 @@ class Tau2Result:
     summary: dict[str, Any]
     results: list[dict[str, Any]]
     paths: dict[str, Path]
+    rejects: list[Reject] = field(default_factory=list)
 
 
 def _trajectory(task: Tau2Task, trial: int, episode: Any, score: dict[str, Any],
                 model: str) -> dict[str, Any]:
     """The agent loop's record (messages, tools, policy, ``meta.agent``), with the tau2
     verdict added; the stop message is kept as tau2 keeps it."""
-    import lamstudio.envs as envs  # envs imports eval: bind at call time
-    from lamstudio.schema import Trajectory
+    from lamstudio.agent import make_record
 
     env = episode.runner.env
     meta = dict(episode.record.meta) if episode.record is not None else {}
@@ -53,7 +64,9 @@ def _trajectory(task: Tau2Task, trial: int, episode: Any, score: dict[str, Any],
                     "reward": score["reward"], "state_hash": episode.runner.state_hash(),
                     "stop": episode.stop, "db_match": score["db_match"],
                     "communicated": score["communicated"]}
-    record = Trajectory.model_validate({
+    if episode.user_replaced:
+        meta["tau2"]["user_replaced_surrogates"] = episode.user_replaced
+    record = make_record({
         "id": f"tau2-{task.domain}-{task.id}-t{trial}", "source": f"tau2:{task.domain}",
         "system": envs.system_prompt(env), "tools": envs.tool_specs(env),
         "messages": episode.messages, "meta": meta})
@@ -61,30 +74,58 @@ def _trajectory(task: Tau2Task, trial: int, episode: Any, score: dict[str, Any],
 
 
 async def _play(tasks: list[Tau2Task], agent: Any, user: Any, cfg: Tau2Config,
-                progress: Callable[[int], None]) -> list[dict[str, Any]]:
-    import lamstudio.envs as envs  # envs imports eval: bind at call time
+                progress: Callable[[int], None]) -> list[dict[str, Any] | Reject]:
     gold = {t.id: envs.replay(t.env, t.actions).state_hash() for t in tasks}
     gate = asyncio.Semaphore(cfg.concurrency)
 
-    async def one(task: Tau2Task, trial: int) -> dict[str, Any]:
-        async with gate:
-            sim = SimulatedUser(user, USER_GUIDELINES.format(scenario=task.scenario),
-                                {"seed": trial, **(cfg.user_params or {})}, cfg.max_turns)
-            episode = await run_episode(agent, sim, task.env, task.actions,
-                                        task_id=f"tau2-{task.domain}-{task.id}-t{trial}",
-                                        max_steps=cfg.max_steps, agent_params=cfg.agent_params)
-        score = score_episode(task, episode, gold[task.id])
-        progress(1)
-        return {"id": task.id, "trial": trial, **score, "error": episode.error,
-                "failed_calls": episode.failed_calls,
-                "trajectory": _trajectory(task, trial, episode, score, agent.model)}
+    async def one(task: Tau2Task, trial: int) -> dict[str, Any] | Reject:
+        try:
+            async with gate:
+                return await _episode(task, trial, agent, user, cfg, gold[task.id])
+        except Exception as exc:  # noqa: BLE001 - the one "an episode failed" path
+            return _reject(task, trial, exc)
+        finally:
+            progress(1)
 
     jobs = [one(t, k) for t in tasks for k in range(cfg.trials)]
     return list(await asyncio.gather(*jobs))
 
 
+async def _episode(task: Tau2Task, trial: int, agent: Any, user: Any, cfg: Tau2Config,
+                   gold_hash: str) -> dict[str, Any]:
+    """Play, score and record one trial (its result row, with its trajectory)."""
+    sim = SimulatedUser(user, USER_GUIDELINES.format(scenario=task.scenario),
+                        {"seed": trial, **(cfg.user_params or {})}, cfg.max_turns)
+    episode = await run_episode(agent, sim, task.env, task.actions,
+                                task_id=f"tau2-{task.domain}-{task.id}-t{trial}",
+                                max_steps=cfg.max_steps, agent_params=cfg.agent_params)
+    score = score_episode(task, episode, gold_hash)
+    row = {"id": task.id, "trial": trial, **score, "error": episode.error,
+           "failed_calls": episode.failed_calls,
+           "trajectory": _trajectory(task, trial, episode, score, agent.model)}
+    check_value(row)  # what is kept must be writable: else this episode is the reject
+    return row
+
+
+def _reject(task: Tau2Task, trial: int, exc: Exception) -> Reject:
+    """The episode's reject, or ``exc`` again when the whole run must stop."""
+    from lamstudio.agent import TaskError, clean_text, is_fatal
+
+    if is_fatal(exc):
+        raise exc
+    if isinstance(exc, TaskError):  # EpisodeError: the record could not be made
+        code, field_, why = exc.code, exc.field, str(exc)
+    elif isinstance(exc, JsonValueError):
+        code, field_, why = exc.code, "", f"the result cannot be written: {exc.message}"
+    else:
+        code, field_, why = "episode_error", "", f"{type(exc).__name__}: {exc}"
+    return Reject(f"tau2:{task.domain}", 0, code, clean_text(why)[0][:2000], field_,
+                  f"tau2-{task.domain}-{task.id}-t{trial}", stage="eval")
+
+
 def summarize_tau2(suite: str, model: str, tasks: list[Tau2Task], results: list[dict[str, Any]],
-                   trials: int) -> dict[str, Any]:
+                   trials: int, rejects: Sequence[Reject] = ()) -> dict[str, Any]:
+    """Rejected episodes are failed trials: no wins, no database match."""
     wins = Counter()
     for r in results:
         wins[r["id"]] += int(r["reward"] == 1.0)
@@ -92,9 +133,11 @@ def summarize_tau2(suite: str, model: str, tasks: list[Tau2Task], results: list[
     patterns = Counter(p for r in results for p in r["patterns"])
     return {
         "suite": suite, "model": model, "tasks": len(tasks), "trials": trials,
-        "episodes": len(results),
+        "planned": len(tasks) * trials, "episodes": len(results), "rejected": len(rejects),
+        "rejected_by_reason": dict(Counter(r.code for r in rejects).most_common()),
+        "balanced": len(tasks) * trials == len(results) + len(rejects),
         "pass^k": {str(k): pass_hat_k(successes, trials, k) for k in range(1, trials + 1)},
-        "db_match": sum(r["db_match"] for r in results) / max(len(results), 1),
+        "db_match": sum(r["db_match"] for r in results) / max(len(results) + len(rejects), 1),
         "stops": dict(Counter(r["stop"] for r in results)),
         "error_patterns": {p: {"count": n, "name": PATTERN_NAMES[p]}
                            for p, n in patterns.most_common()},
@@ -106,28 +149,38 @@ def evaluate_tau2(suite: str, agent: Any, user: Any, out: Path, config: Tau2Conf
                   progress: Callable[[int], None] = lambda n: None) -> Tau2Result:
     """Play and score ``suite`` (``tau2:DOMAIN[:SPLIT]``). ``agent`` and ``user`` are
     ``lamstudio.llm.ChatBackend``s (the user simulator is usually a separate, stronger
-    endpoint). Writes ``results.jsonl``, ``trajectories.jsonl``, ``summary.json`` and
-    ``report.html`` under ``out``. ``task_ids`` / ``limit`` pick tasks."""
-    from lamstudio.io import atomic_path, write_jsonl
+    endpoint). Writes ``results.jsonl``, ``trajectories.jsonl``,
+    ``trajectories.rejects.jsonl`` (episodes that failed, with reasons), ``summary.json``
+    and ``report.html`` under ``out``. ``task_ids`` / ``limit`` pick tasks."""
+    from lamstudio.io import atomic_path, default_rejects_path, write_jsonl
 
     cfg = config or Tau2Config()
     tasks = load_tau2_suite(suite)
     if task_ids:
         tasks = [t for t in tasks if t.id in set(task_ids)]
     tasks = tasks[:limit] if limit else tasks
-    results = asyncio.run(_play(tasks, agent, user, cfg, progress))
-    summary = summarize_tau2(suite, agent.model, tasks, results, cfg.trials)
+    played = asyncio.run(_play(tasks, agent, user, cfg, progress))
+    results = [r for r in played if not isinstance(r, Reject)]
+    rejects = [r for r in played if isinstance(r, Reject)]
+    from lamstudio.agent import clean_text
+
+    # The run's own outputs are always written: a name no writer can keep (a non-UTF-8
+    # byte in argv) is shown with U+FFFD there; the records themselves stay strict.
+    summary = summarize_tau2(suite, clean_text(str(agent.model))[0], tasks, results,
+                             cfg.trials, rejects)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"results": out / "results.jsonl", "trajectories": out / "trajectories.jsonl",
+             "rejects": default_rejects_path(out / "trajectories.jsonl"),
              "summary": out / "summary.json", "report": out / "report.html"}
     write_jsonl(paths["results"], ({k: v for k, v in r.items() if k != "trajectory"}
                                    for r in results))
     write_jsonl(paths["trajectories"], (r["trajectory"] for r in results))
+    write_jsonl(paths["rejects"], (r.to_dict() for r in rejects))
     with atomic_path(paths["summary"]) as tmp:
-        tmp.write_text(json.dumps(summary, indent=1))
+        tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
     with atomic_path(paths["report"]) as tmp:
-        tmp.write_text(tau2_report_html(summary, results))
-    return Tau2Result(summary, results, paths)
+        tmp.write_text(tau2_report_html(summary, results), encoding="utf-8")
+    return Tau2Result(summary, results, paths, rejects)
 
 
 def _conversation(r: dict[str, Any]) -> str:
@@ -165,7 +218,9 @@ body{{font-family:sans-serif;max-width:60em;margin:auto}} td{{padding:2px 8px}}
 pre{{white-space:pre-wrap;margin:2px}}</style></head><body>
 <h1>{e(summary['suite'])}: {e(summary['model'])}</h1>
 <p>{summary['tasks']} tasks × {summary['trials']} trials; database matched in
-{summary['db_match']:.1%} of episodes; stops: {e(json.dumps(summary['stops']))}</p>
+{summary['db_match']:.1%} of episodes; stops: {e(json.dumps(summary['stops']))};
+episodes rejected (counted as failed trials): {summary.get('rejected', 0)}
+{e(json.dumps(summary.get('rejected_by_reason', {})))}</p>
 <table>{passk}</table><h2>Error patterns of failed tool calls (SpecTool)</h2>
 <table>{pats}</table><h2>Per task</h2><table>{tasks}</table>
 <h2>Example conversations</h2>{convs}</body></html>"""
