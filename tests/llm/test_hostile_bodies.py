@@ -53,3 +53,19 @@ def test_a_lone_surrogate_in_a_request_is_sent_escaped_not_a_crash(tmp_path):
         res = complete_sync(backend(srv, cache_dir=tmp_path), msgs)
     assert res.content == "fine"
     assert srv.requests[0]["messages"] == msgs
+
+
+@pytest.mark.parametrize("calls", ['{"function": {"name": "f"}}', '"get_weather"'],
+                         ids=["dict", "string"])
+def test_tool_calls_that_are_not_a_list_stay_one_entry_for_the_caller_to_refuse(calls):
+    body = ('{"choices": [{"message": {"role": "assistant", "content": null, "tool_calls": '
+            + calls + '}, "finish_reason": "tool_calls"}]}')
+    with ScriptedServer([Raw(body)]) as srv:
+        res = complete_sync(backend(srv), MSGS)
+    assert len(res.tool_calls) == 1  # not the dict's keys, not the string's characters
+
+
+def test_a_message_that_is_not_an_object_is_no_answer():
+    with ScriptedServer([Raw('{"choices": [{"message": "hi"}]}')] * 2) as srv, \
+            pytest.raises(LLMUnavailable):
+        complete_sync(backend(srv, max_retries=1), MSGS)

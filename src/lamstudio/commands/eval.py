@@ -102,8 +102,10 @@ def _run_tau2(model: str, suite: str, backend: str, base_url: str | None, out: P
     except (Tau2SuiteError, Tau2Unavailable, LLMError) as exc:
         fail(str(exc))
     s = res.summary
-    console.print(f"{s['suite']}: {s['tasks']} tasks × {s['trials']} trials; " + ", ".join(
-        f"pass^{k} {v:.3f}" for k, v in s["pass^k"].items()) + f"; stops {s['stops']}")
+    rates = ", ".join(f"pass^{k} " + ("n/a" if v is None else f"{v:.3f}")
+                      for k, v in s["pass^k"].items())
+    console.print(f"{s['suite']}: {s['tasks']} tasks × {s['trials']} trials; {rates}; "
+                  f"stops {s['stops']}")
     console.print(f"episodes: {s['planned']} planned = {s['episodes']} written + "
                   f"{s['rejected']} rejected" + (f" {s['rejected_by_reason']} (failed trials "
                                                  "in pass^k; reasons in the rejects file)"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -136,12 +137,22 @@ def summarize_tau2(suite: str, model: str, tasks: list[Tau2Task], results: list[
         "planned": len(tasks) * trials, "episodes": len(results), "rejected": len(rejects),
         "rejected_by_reason": dict(Counter(r.code for r in rejects).most_common()),
         "balanced": len(tasks) * trials == len(results) + len(rejects),
-        "pass^k": {str(k): pass_hat_k(successes, trials, k) for k in range(1, trials + 1)},
+        # None (JSON null) where pass^k is undefined (no tasks): NaN is not JSON.
+        "pass^k": {str(k): _defined(pass_hat_k(successes, trials, k))
+                   for k in range(1, trials + 1)},
         "db_match": sum(r["db_match"] for r in results) / max(len(results) + len(rejects), 1),
         "stops": dict(Counter(r["stop"] for r in results)),
         "error_patterns": {p: {"count": n, "name": PATTERN_NAMES[p]}
                            for p, n in patterns.most_common()},
         "per_task": {t.id: wins[t.id] for t in tasks}}
+
+
+def _defined(x: float) -> float | None:
+    return None if math.isnan(x) else x
+
+
+def fmt_rate(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
 
 
 def evaluate_tau2(suite: str, agent: Any, user: Any, out: Path, config: Tau2Config | None = None,
@@ -199,7 +210,7 @@ def tau2_report_html(summary: dict[str, Any], results: list[dict[str, Any]],
     """A self-contained page: pass^k, stops, error patterns, per-task wins, and example
     conversations (failures first)."""
     e = html.escape
-    passk = "".join(f"<tr><td>pass^{k}</td><td>{v:.3f}</td></tr>"
+    passk = "".join(f"<tr><td>pass^{k}</td><td>{fmt_rate(v)}</td></tr>"
                     for k, v in summary["pass^k"].items())
     pats = "".join(f"<tr><td>{e(p)}</td><td>{e(v['name'])}</td><td>{v['count']}</td></tr>"
                    for p, v in summary["error_patterns"].items()) or "<tr><td>none</td></tr>"

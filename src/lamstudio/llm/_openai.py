@@ -83,10 +83,15 @@ def result_from_body(body: dict[str, Any], cached: bool = False) -> ChatResult:
     try:
         choice = body["choices"][0]
         message = choice["message"]
+        if not isinstance(message, dict):
+            raise TypeError
     except (KeyError, IndexError, TypeError):
         raise LLMError("response is not a chat completion (no choices[0].message)") from None
+    calls = message.get("tool_calls") or []
+    if not isinstance(calls, list):  # one malformed entry for the caller to refuse, not
+        calls = [calls]              # a dict's keys or a string's characters as calls
     return ChatResult(content=message.get("content"),
-                      tool_calls=list(message.get("tool_calls") or []),
+                      tool_calls=calls,
                       finish_reason=choice.get("finish_reason"),
                       model=str(body.get("model", "")), usage=dict(body.get("usage") or {}),
                       cached=cached, raw=body)
