@@ -26,7 +26,7 @@ from synth_helpers import TOOLS, Reply, ScriptedServer, answer, judge, offered  
 from tests.support.scripted_server import Raw  # noqa: E402
 
 from lamstudio.io import parse_json  # noqa: E402
-from lamstudio.llm import ChatResult  # noqa: E402
+from lamstudio.llm import ChatResult, OpenAIBackend  # noqa: E402
 from lamstudio.synth import ApigenConfig, BackendConfig, apigen  # noqa: E402
 from lamstudio.synth._parse import parse_reply  # noqa: E402
 
@@ -171,3 +171,50 @@ def test_the_object_finder_is_linear_on_megabytes(text):
     verdict = parse_reply(ChatResult(content=text, finish_reason="stop"))
     assert time.perf_counter() - started < 5
     assert verdict.code in ("no_json", "invalid_json")
+
+
+class _Buggy:
+    """The real HTTP backend, except that the requests ``bad`` picks raise what a buggy
+    backend or check might (not an ``LLMError``: nothing says the endpoint is at fault)."""
+
+    def __init__(self, srv: ScriptedServer, bad: Any) -> None:
+        self.inner = OpenAIBackend(srv.base_url, srv.model, api_key_env=None)
+        self.model, self.bad = srv.model, bad
+
+    async def complete(self, messages, tools=None, **params):
+        if self.bad(messages, params):
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        return await self.inner.complete(messages, tools, **params)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.parametrize("where", ["generator", "judge"])
+def test_an_exception_for_one_generation_is_its_internal_error(tmp_path, where):
+    def script(body: dict[str, Any]) -> Reply:
+        if body["messages"][0]["content"].startswith("You review training data"):
+            return judge(body)
+        return answer(body, "good", int(body["seed"]))
+
+    def bad(messages, params):
+        if where == "generator":
+            return params.get("seed") == BAD
+        return f"Task {BAD}:" in messages[-1]["content"]
+
+    with ScriptedServer(script) as srv:
+        backend = BackendConfig("openai", srv.model, srv.base_url, key_env=None)
+        cfg = ApigenConfig(output=str(tmp_path / "out.jsonl"), generator=backend,
+                           builtin_tools=False, tool_modules=(TOOLS,), n=N, chunk_size=3,
+                           styles={"simple": 1.0}, stages=("format", "semantic", "dedup"))
+        buggy = _Buggy(srv, bad)
+        result = apigen(cfg, generator=buggy if where == "generator" else None,
+                        judge=buggy if where == "judge" else
+                        OpenAIBackend(srv.base_url, srv.model, api_key_env=None))
+    rejects = [parse_json(line) for line in result.rejects.read_text("utf-8").splitlines()]
+    assert result.tally.generated == N and result.tally.kept == N - 1
+    [reject] = rejects
+    stage = "parse" if where == "generator" else "semantic"
+    assert (reject["task"], reject["stage"], reject["code"]) == (BAD, stage, "internal_error")
+    assert reject["message"].startswith("UnicodeEncodeError")
+    assert reject["details"] == {"exception": "UnicodeEncodeError"}

@@ -167,7 +167,8 @@ class _Run:
         size = self.cfg.chunk_size
         chunks = iter([tasks[i:i + size] for i in range(0, len(tasks), size)])
         sem = asyncio.Semaphore(self.cfg.concurrency)
-        queue: deque[tuple[list[Task], asyncio.Future[list[ChatResult]]]] = deque()
+        queue: deque[tuple[list[Task], asyncio.Future[list[ChatResult | Exception]]]] = \
+            deque()
 
         def launch() -> None:
             if (chunk := next(chunks, None)) is not None:
@@ -199,10 +200,15 @@ class _Run:
                     await b.aclose()
 
     async def _generate_chunk(self, chunk: list[Task],
-                              sem: asyncio.Semaphore) -> list[ChatResult]:
-        async def one(task: Task) -> ChatResult:
+                              sem: asyncio.Semaphore) -> list[ChatResult | Exception]:
+        async def one(task: Task) -> ChatResult | Exception:
             async with sem:
-                return await self.gen.complete(self.messages(task), **self.params(task))
+                try:
+                    return await self.gen.complete(self.messages(task), **self.params(task))
+                except LLMError:
+                    raise  # the generator's own fault stops the run (resumable)
+                except Exception as exc:  # noqa: BLE001 - this generation's reject
+                    return exc
 
         return await gather_or_cancel([one(t) for t in chunk])
 
@@ -216,7 +222,7 @@ class _Run:
                 "max_tokens": self.cfg.max_tokens, "seed": self.cfg.seed * 1_000_003 + task.index}
 
     # -- checks ------------------------------------------------------------------------
-    async def _check(self, chunk: list[Task], replies: list[ChatResult],
+    async def _check(self, chunk: list[Task], replies: list[ChatResult | Exception],
                      execution: _Execution) -> _ChunkOut:
         """Every generation of the chunk ends kept or as one reject: an exception while
         checking one of them is its reject (``internal_error``), never the run's end.
@@ -224,6 +230,9 @@ class _Run:
         out = _ChunkOut()
         alive: list[_Item] = []
         for task, reply in zip(chunk, replies, strict=True):
+            if isinstance(reply, Exception):  # the request for this one generation raised
+                out.reject(_Item(task, ChatResult(content=None)), internal("parse", reply))
+                continue
             item = _Item(task, reply)
             verdict = _guarded("parse", self._admit, item)
             if verdict is not None:
