@@ -65,6 +65,11 @@ def reject_line(out: dict[str, Any]) -> str:
         return dumps(plain)
 
 
+def writable(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` as ``reject_line`` would write it: a dict a JSON Lines writer takes."""
+    return parse_json(reject_line(value))
+
+
 def _writable(value: Any) -> bool:
     try:
         check_value(value)
