@@ -247,11 +247,11 @@ class _Run:
         if "semantic" in self.cfg.stages:
             alive = out.stage(alive, await self._judge(alive))
         for item in alive:
-            verdict = _guarded("dedup", self._dedup, item) or Verdict.ok("dedup")
-            if not verdict.passed:
+            verdict = _guarded("dedup", self._dedup, item)  # None: dedup not asked for
+            if verdict is not None and not verdict.passed:
                 out.reject(item, verdict)
                 continue
-            if not verdict.skipped and self.dedup is not None:
+            if verdict is not None:
                 item.verdicts.append(verdict)
             out.keep(item)
         return out
@@ -274,7 +274,7 @@ class _Run:
 
     def _dedup(self, item: _Item) -> Verdict | None:
         if self.dedup is None:
-            return Verdict.skip("dedup", "off", "dedup not asked for")
+            return None
         return self.dedup.check(item.task.id, dedup_keys(item.record))
 
     async def _execute(self, alive: list[_Item], execution: _Execution) -> list[Verdict]:
@@ -410,13 +410,13 @@ class _ChunkOut:
         return {"style": task.style, "category": task.category, "template": task.template}
 
     def keep(self, item: _Item) -> None:
-        data = item.record.model_dump(mode="json", exclude_none=True)
-        data["meta"]["verification"] = {v.stage: v.to_dict() for v in item.verdicts}
-        data["meta"]["checks_passed"] = [v.stage for v in item.verdicts if not v.skipped]
         try:
+            data = item.record.model_dump(mode="json", exclude_none=True)
+            data["meta"]["verification"] = {v.stage: v.to_dict() for v in item.verdicts}
+            data["meta"]["checks_passed"] = [v.stage for v in item.verdicts if not v.skipped]
             line = dumps(data)
-        except (JsonValueError, ValueError, RecursionError) as exc:
-            # e.g. a tool result no writer keeps: the record is rejected, not lost
+        except Exception as exc:  # noqa: BLE001 - the record is rejected, not lost
+            # e.g. a tool result no writer keeps (lone surrogate, NaN): its reader's code
             stage = item.verdicts[-1].stage if item.verdicts else "parse"
             code = exc.code if isinstance(exc, JsonValueError) else "internal_error"
             self.reject(item, Verdict.fail(stage, code, f"the record cannot be written: "
