@@ -24,14 +24,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lamstudio.io import atomic_path
-from lamstudio.llm import ChatBackend, ChatResult, LocalBackend, OpenAIBackend, gather_or_cancel
+from lamstudio.io import JsonValueError, atomic_path
+from lamstudio.llm import (
+    ChatBackend,
+    ChatResult,
+    LLMError,
+    LocalBackend,
+    OpenAIBackend,
+    gather_or_cancel,
+)
 from lamstudio.schema import Trajectory
 from lamstudio.synth._config import ApigenConfig, BackendConfig
 from lamstudio.synth._parse import build_record, parse_reply, style_verdict
 from lamstudio.synth._plan import Task, make_plan
 from lamstudio.synth._pool import ToolPool
 from lamstudio.synth._prompts import build_messages, load_seeds, load_templates
+from lamstudio.synth._safe import (
+    MESSAGE_CHARS,
+    dumps,
+    excerpt,
+    internal,
+    reject_line,
+    safe_text,
+)
 from lamstudio.synth._yields import YieldTally, build_yield_report
 from lamstudio.verify import (
     Deduplicator,
@@ -152,7 +167,8 @@ class _Run:
         size = self.cfg.chunk_size
         chunks = iter([tasks[i:i + size] for i in range(0, len(tasks), size)])
         sem = asyncio.Semaphore(self.cfg.concurrency)
-        queue: deque[tuple[list[Task], asyncio.Future[list[ChatResult]]]] = deque()
+        queue: deque[tuple[list[Task], asyncio.Future[list[ChatResult | Exception]]]] = \
+            deque()
 
         def launch() -> None:
             if (chunk := next(chunks, None)) is not None:
@@ -184,10 +200,15 @@ class _Run:
                     await b.aclose()
 
     async def _generate_chunk(self, chunk: list[Task],
-                              sem: asyncio.Semaphore) -> list[ChatResult]:
-        async def one(task: Task) -> ChatResult:
+                              sem: asyncio.Semaphore) -> list[ChatResult | Exception]:
+        async def one(task: Task) -> ChatResult | Exception:
             async with sem:
-                return await self.gen.complete(self.messages(task), **self.params(task))
+                try:
+                    return await self.gen.complete(self.messages(task), **self.params(task))
+                except LLMError:
+                    raise  # the generator's own fault stops the run (resumable)
+                except Exception as exc:  # noqa: BLE001 - this generation's reject
+                    return exc
 
         return await gather_or_cancel([one(t) for t in chunk])
 
@@ -201,56 +222,92 @@ class _Run:
                 "max_tokens": self.cfg.max_tokens, "seed": self.cfg.seed * 1_000_003 + task.index}
 
     # -- checks ------------------------------------------------------------------------
-    async def _check(self, chunk: list[Task], replies: list[ChatResult],
+    async def _check(self, chunk: list[Task], replies: list[ChatResult | Exception],
                      execution: _Execution) -> _ChunkOut:
+        """Every generation of the chunk ends kept or as one reject: an exception while
+        checking one of them is its reject (``internal_error``), never the run's end.
+        Faults of the generator or judge themselves (``LLMError``) still stop the run."""
         out = _ChunkOut()
         alive: list[_Item] = []
         for task, reply in zip(chunk, replies, strict=True):
+            if isinstance(reply, Exception):  # the request for this one generation raised
+                out.reject(_Item(task, ChatResult(content=None)), internal("parse", reply))
+                continue
             item = _Item(task, reply)
-            parsed = parse_reply(reply)
-            if isinstance(parsed, Verdict):
-                out.reject(item, parsed)
-                continue
-            record = build_record(task, *parsed, [self.pool.tools[n].spec for n in task.tools],
-                                  {"generator": self._provenance(task, reply)})
-            if isinstance(record, Verdict):
-                out.reject(item, record)
-                continue
-            item.record = record
-            alive.append(item)
+            verdict = _guarded("parse", self._admit, item)
+            if verdict is not None:
+                out.reject(item, verdict)
+            else:
+                alive.append(item)
         if "format" in self.cfg.stages:
-            alive = out.stage(alive, [style_verdict(i.record, i.task.style)
-                                      or self.format.check(i.record) for i in alive])
+            alive = out.stage(alive, [_guarded("format", self._format, i) or
+                                      Verdict.ok("format") for i in alive])
         if "execution" in self.cfg.stages:
             alive = out.stage(alive, await self._execute(alive, execution))
         if "semantic" in self.cfg.stages:
             alive = out.stage(alive, await self._judge(alive))
         for item in alive:
-            if self.dedup is not None:
-                verdict = self.dedup.check(item.task.id, dedup_keys(item.record))
-                if not verdict.passed:
-                    out.reject(item, verdict)
-                    continue
+            verdict = _guarded("dedup", self._dedup, item)  # None: dedup not asked for
+            if verdict is not None and not verdict.passed:
+                out.reject(item, verdict)
+                continue
+            if verdict is not None:
                 item.verdicts.append(verdict)
             out.keep(item)
         return out
+
+    def _admit(self, item: _Item) -> Verdict | None:
+        """Parse the reply into a record (``item.record``), or the parse reject."""
+        parsed = parse_reply(item.reply)
+        if isinstance(parsed, Verdict):
+            return parsed
+        record = build_record(item.task, *parsed,
+                              [self.pool.tools[n].spec for n in item.task.tools],
+                              {"generator": self._provenance(item.task, item.reply)})
+        if isinstance(record, Verdict):
+            return record
+        item.record = record
+        return None
+
+    def _format(self, item: _Item) -> Verdict:
+        return style_verdict(item.record, item.task.style) or self.format.check(item.record)
+
+    def _dedup(self, item: _Item) -> Verdict | None:
+        if self.dedup is None:
+            return None
+        return self.dedup.check(item.task.id, dedup_keys(item.record))
 
     async def _execute(self, alive: list[_Item], execution: _Execution) -> list[Verdict]:
         if execution.sandbox is None or not alive:
             return [Verdict.skip("execution", "no_executable_tool", "no tool can run here")
                     for _ in alive]
         checker = await execution.checker()
-        pairs = await asyncio.to_thread(checker.check_many, [i.record for i in alive])
-        for item, (_, record) in zip(alive, pairs, strict=True):
+        records = [i.record for i in alive]
+        try:
+            pairs = await asyncio.to_thread(checker.check_many, records)
+        except Exception as exc:  # noqa: BLE001 - find the record that broke the batch
+            pairs = await asyncio.to_thread(_one_by_one, checker, records, exc)
+        verdicts = []
+        for item, (verdict, record) in zip(alive, pairs, strict=True):
             item.record = record  # with the tool results inserted
-        return [v for v, _ in pairs]
+            verdicts.append(verdict)
+        return verdicts
 
     async def _judge(self, alive: list[_Item]) -> list[Verdict]:
         if self.judge is None:
             return [Verdict.skip("semantic", "no_judge", "no judge configured")
                     for _ in alive]
         judge = self.judge
-        return await gather_or_cancel([judge.judge(i.record) for i in alive])
+
+        async def one(item: _Item) -> Verdict:
+            try:
+                return await judge.judge(item.record)
+            except LLMError:
+                raise  # the judge's own fault stops the run (resumable)
+            except Exception as exc:  # noqa: BLE001 - this record's fault: its reject
+                return internal("semantic", exc)
+
+        return await gather_or_cancel([one(i) for i in alive])
 
     def _provenance(self, task: Task, reply: ChatResult) -> dict[str, Any]:
         return {"name": "lamstudio.synth.apigen", "backend": self.cfg.generator.kind,
@@ -353,28 +410,68 @@ class _ChunkOut:
         return {"style": task.style, "category": task.category, "template": task.template}
 
     def keep(self, item: _Item) -> None:
+        try:
+            data = item.record.model_dump(mode="json", exclude_none=True)
+            data["meta"]["verification"] = {v.stage: v.to_dict() for v in item.verdicts}
+            data["meta"]["checks_passed"] = [v.stage for v in item.verdicts if not v.skipped]
+            line = dumps(data)
+        except Exception as exc:  # noqa: BLE001 - the record is rejected, not lost
+            # e.g. a tool result no writer keeps (lone surrogate, NaN): its reader's code
+            stage = item.verdicts[-1].stage if item.verdicts else "parse"
+            code = exc.code if isinstance(exc, JsonValueError) else "internal_error"
+            self.reject(item, Verdict.fail(stage, code, f"the record cannot be written: "
+                                           f"{safe_text(str(exc), 300)}"))
+            return
         self.tasks += 1
-        data = item.record.model_dump(mode="json", exclude_none=True)
-        data["meta"]["verification"] = {v.stage: v.to_dict() for v in item.verdicts}
-        data["meta"]["checks_passed"] = [v.stage for v in item.verdicts if not v.skipped]
-        self.kept.append(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+        self.kept.append(line)
         self.kept_ids.append(item.task.id)
         self.tally.add(self._keys(item.task), None, None, _skips(item.verdicts))
 
     def reject(self, item: _Item, v: Verdict) -> None:
+        """One rejected generation: never fails to be written (see ``_safe``)."""
         self.tasks += 1
         t = item.task
         out: dict[str, Any] = {"id": t.id, "task": t.index, "stage": v.stage, "code": v.code,
-                               "message": v.message, **self._keys(t),
+                               "message": safe_text(v.message, MESSAGE_CHARS), **self._keys(t),
                                "seed_examples": list(t.examples), "tools": list(t.tools)}
         if v.details:
             out["details"] = v.details
-        out["output"] = item.reply.content
+        out["output"], cut = excerpt(item.reply.content)
+        if cut is not None:
+            out["output_chars"] = cut
         if item.record is not None:
-            out["record"] = item.record.model_dump(mode="json", exclude_none=True)
-        self.rejects.append(json.dumps(out, ensure_ascii=False, separators=(",", ":"),
-                                       default=str))
+            with contextlib.suppress(Exception):  # a record that cannot dump is left out
+                out["record"] = item.record.model_dump(mode="json", exclude_none=True)
+        self.rejects.append(reject_line(out))
         self.tally.add(self._keys(t), v.stage, v.code, _skips(item.verdicts))
+
+
+def _guarded(stage: str, check: Callable[[_Item], Verdict | None],
+             item: _Item) -> Verdict | None:
+    """``check(item)``, or the item's ``internal_error`` reject when it raises."""
+    try:
+        return check(item)
+    except Exception as exc:  # noqa: BLE001 - one item's fault is that item's reject
+        return internal(stage, exc)
+
+
+def _one_by_one(checker: ExecutionChecker, records: list[Trajectory],
+                first: Exception) -> list[tuple[Verdict, Trajectory]]:
+    """The execution check record by record, after the batch raised: a record whose own
+    check raises is its ``internal_error``; when every record raises alone, the sandbox is
+    at fault, not the records, and the batch's exception stops the run."""
+    out: list[tuple[Verdict, Trajectory]] = []
+    failures = 0
+    for record in records:
+        try:
+            [pair] = checker.check_many([record])
+        except Exception as exc:  # noqa: BLE001
+            failures += 1
+            pair = (internal("execution", exc), record)
+        out.append(pair)
+    if failures == len(records):
+        raise first
+    return out
 
 
 def _skips(verdicts: list[Verdict]) -> list[str]:

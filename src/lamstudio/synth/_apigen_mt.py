@@ -14,12 +14,15 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import lamstudio.envs as envs
+from lamstudio.io import JsonValueError
+from lamstudio.llm import LLMError
 from lamstudio.synth._apigen_mt_policy import POLICY_RULES
+from lamstudio.synth._parse import first_object
+from lamstudio.synth._safe import internal, writable
 
 PHASES = ("format", "execution", "policy", "review")
 PERSONAS = [
@@ -111,22 +114,24 @@ def _tool_lines(env: Any) -> str:
                      for s in envs.tool_specs(env))
 
 
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
+def read_object(text: Any) -> dict[str, Any] | JsonValueError | None:
+    """The JSON object in a model's answer (fences and prose tolerated), decoded with the
+    readers' strict rules: a ``JsonValueError`` says why it cannot be kept (a lone
+    surrogate, NaN, a 5000-digit integer, too deep), None that there is none."""
+    if not isinstance(text, str):
+        return None
+    return first_object(text.strip())
 
 
 def parse_json_object(text: str | None) -> dict[str, Any] | None:
-    """The first JSON object in a model's answer (code fences tolerated)."""
-    text = text or ""
-    m = _FENCE.search(text)
-    body = m.group(1) if m else text[text.find("{"): text.rfind("}") + 1]
-    try:
-        value = json.loads(body)
-    except (json.JSONDecodeError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
+    """The first JSON object in a model's answer (code fences tolerated), else None."""
+    found = read_object(text)
+    return found if isinstance(found, dict) else None
 
 
-def check_format(bp: dict[str, Any] | None, env: Any) -> Check:
+def check_format(bp: dict[str, Any] | JsonValueError | None, env: Any) -> Check:
+    if isinstance(bp, JsonValueError):
+        return Check(False, "format", bp.code, bp.message)
     if bp is None:
         return Check(False, "format", "bad_json", "the answer is not a JSON object")
     if not isinstance(bp.get("instruction"), str) or not bp["instruction"].strip():
@@ -185,16 +190,19 @@ async def review(blueprint: dict[str, Any], trace: list[dict[str, Any]], env: An
     shown = {k: blueprint[k] for k in ("instruction", "actions", "outputs") if k in blueprint}
     prompt = REVIEW_PROMPT.format(
         policy=envs.system_prompt(env) or "", blueprint=json.dumps(shown, indent=1),
-        execution="\n".join(f"{t['name']} -> {t['result'][:300]}" for t in trace))
+        # results are quoted: a tool's output cannot pass for another line of the trace
+        execution="\n".join(f"{t['name']} -> {json.dumps(t['result'][:300])}" for t in trace))
 
     async def one(i: int) -> dict[str, Any]:
         res = await reviewers[i % len(reviewers)].complete(
             [{"role": "user", "content": prompt}], None, **{"seed": i, **params})
-        verdict = parse_json_object(res.content)
-        if verdict is None or not isinstance(verdict.get("pass"), bool):
-            return {"pass": False, "feedback": "unreadable review", "reviewer": i}
-        return {"pass": verdict["pass"], "feedback": str(verdict.get("feedback", "")),
-                "reviewer": i}
+        verdict = read_object(res.content)
+        if not isinstance(verdict, dict) or not isinstance(verdict.get("pass"), bool):
+            why = f" ({verdict.code})" if isinstance(verdict, JsonValueError) else ""
+            return {"pass": False, "feedback": f"unreadable review{why}", "reviewer": i}
+        feedback = verdict.get("feedback", "")
+        return {"pass": verdict["pass"], "reviewer": i, "feedback":
+                feedback if isinstance(feedback, str) else json.dumps(feedback)}
 
     votes = list(await asyncio.gather(*(one(i) for i in range(size))))
     yes = sum(v["pass"] for v in votes)
@@ -236,11 +244,11 @@ async def _one_blueprint(index: int, generator: Any, reviewers: list[Any],
         res = await generator.complete([{"role": "user", "content": prompt}], None,
                                        **{"seed": cfg.seed * 1000 + index * 10 + round_,
                                           **cfg.generator_params})
-        bp = parse_json_object(res.content)
+        bp = read_object(res.content)
         checks = [check_format(bp, env)]
         votes: list[dict[str, Any]] = []
         if checks[-1].ok:
-            assert bp is not None
+            assert isinstance(bp, dict)
             executed, trace, policy = execute(bp, cfg.env)
             checks.append(executed)
             if executed.ok:
@@ -254,7 +262,7 @@ async def _one_blueprint(index: int, generator: Any, reviewers: list[Any],
         history.append({"round": round_, "phase": last.phase, "code": last.code,
                         "detail": last.detail, "votes": votes})
         if last.ok:
-            assert bp is not None
+            assert isinstance(bp, dict)
             return {"id": f"bp-{cfg.env.split(':')[-1]}-{cfg.seed}-{index}", "env": cfg.env,
                     "instruction": bp["instruction"],
                     "actions": [{"name": a["name"], "arguments": a.get("arguments") or {}}
@@ -280,7 +288,14 @@ def blueprints(generator: Any, reviewers: list[Any], config: BlueprintConfig | N
 
         async def one(i: int) -> dict[str, Any]:
             async with gate:
-                out = await _one_blueprint(i, generator, reviewers, cfg, yields)
+                try:
+                    out = await _one_blueprint(i, generator, reviewers, cfg, yields)
+                except LLMError:
+                    raise  # a generator or reviewer fault stops the run
+                except Exception as exc:  # noqa: BLE001 - this blueprint's reject
+                    out = {"id": f"bp-{cfg.env.split(':')[-1]}-{cfg.seed}-{i}",
+                           "rejected": True, "reason": "internal_error", "phase": "internal",
+                           "message": internal("format", exc).message, "history": []}
             progress(1)
             return out
         return list(await asyncio.gather(*(one(i) for i in range(cfg.count))))
@@ -317,7 +332,7 @@ def write_blueprints(run: BlueprintRun, out: Any) -> dict[str, Any]:
     paths = {"blueprints": out / "blueprints.jsonl", "rejects": out / "rejects.jsonl",
              "yields": out / "yields.json"}
     write_jsonl(paths["blueprints"], run.accepted)
-    write_jsonl(paths["rejects"], run.rejected)
+    write_jsonl(paths["rejects"], [writable(r) for r in run.rejected])
     with atomic_path(paths["yields"]) as tmp:
         tmp.write_text(json.dumps(run.yields, indent=1))
     return paths

@@ -10,8 +10,13 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 import lamstudio.envs as envs
 from lamstudio.eval import USER_GUIDELINES, SimulatedUser, communicated, run_tau2_episode
+from lamstudio.io import JsonValueError, parse_json
+from lamstudio.llm import LLMError
+from lamstudio.synth._safe import internal, writable
 
 TRAJ_REASONS = ("kept", "agent_error", "user_error", "no_user_stop", "state_mismatch",
                 "outputs_missing")
@@ -69,14 +74,39 @@ async def _play(bp: dict[str, Any], attempt: int, agent: Any, user: Any,
 
 
 def _record(play: dict[str, Any]) -> dict[str, Any]:
-    from lamstudio.schema import Trajectory
+    """The kept play as a record, or the play turned into a reject (``reason`` set to the
+    readers' code) when it holds a value no writer can keep, e.g. a lone surrogate."""
+    from lamstudio.schema import Trajectory, validate_record
 
     env = play["runner"].env
-    rec = Trajectory.model_validate({
-        "id": play["id"], "source": f"apigen-mt:{play['env']}",
-        "system": envs.system_prompt(env), "tools": envs.tool_specs(env),
-        "messages": play["messages"], "meta": {**play["loop_meta"], "apigen_mt": play["meta"]}})
+    raw = {"id": play["id"], "source": f"apigen-mt:{play['env']}",
+           "system": envs.system_prompt(env), "tools": envs.tool_specs(env),
+           "messages": play["messages"],
+           "meta": {**play["loop_meta"], "apigen_mt": play["meta"]}}
+    try:
+        rec = Trajectory.model_validate(raw)
+    except ValidationError as exc:
+        issues = validate_record(raw).errors
+        play["meta"]["reason"] = issues[0].code if issues else "bad_record"
+        play["error"] = (f"{issues[0].path}: {issues[0].message}" if issues
+                         else str(exc))[:500]
+        return {}
     return rec.model_dump(mode="json", exclude_none=True)
+
+
+async def _guarded_play(bp: dict[str, Any], attempt: int, agent: Any, user: Any,
+                        cfg: TrajectoryConfig) -> dict[str, Any]:
+    """``_play``, or the play as an ``internal_error`` reject when it raises for a reason
+    that is not the endpoint's (an ``LLMError`` stops the run)."""
+    try:
+        return await _play(bp, attempt, agent, user, cfg)
+    except LLMError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one play's fault is that play's reject
+        return {"id": f"{bp.get('id')}-a{attempt}", "env": bp.get("env"), "messages": [],
+                "runner": None, "error": internal("play", exc).message, "loop_meta": {},
+                "meta": {"blueprint_id": bp.get("id"), "attempt": attempt,
+                         "reason": "internal_error", "stop": None}}
 
 
 def trajectories(blueprints: list[dict[str, Any]], agent: Any, user: Any,
@@ -91,20 +121,23 @@ def trajectories(blueprints: list[dict[str, Any]], agent: Any, user: Any,
 
         async def one(bp: dict[str, Any], attempt: int) -> dict[str, Any]:
             async with gate:
-                out = await _play(bp, attempt, agent, user, cfg)
+                out = await _guarded_play(bp, attempt, agent, user, cfg)
             progress(1)
             return out
         return list(await asyncio.gather(*(one(b, a) for b in blueprints
                                            for a in range(cfg.attempts))))
 
     plays = asyncio.run(run())
-    kept = [_record(p) for p in plays if p["meta"]["reason"] == "kept"]
+    kept = []
+    for p in plays:  # first: a kept play that cannot be written becomes a reject here
+        if p["meta"]["reason"] == "kept" and (record := _record(p)):
+            kept.append(record)
     rejected = [{"id": p["id"], "blueprint_id": p["meta"]["blueprint_id"],
                  "reason": p["meta"]["reason"], "stop": p["meta"]["stop"], "error": p["error"],
                  "messages": p["messages"]} for p in plays if p["meta"]["reason"] != "kept"]
     counts = {r: 0 for r in TRAJ_REASONS}
     for p in plays:
-        counts[p["meta"]["reason"]] += 1
+        counts[p["meta"]["reason"]] = counts.get(p["meta"]["reason"], 0) + 1
     per_bp = {b["id"]: sum(1 for p in plays if p["meta"]["blueprint_id"] == b["id"]
                            and p["meta"]["reason"] == "kept") for b in blueprints}
     yields = {"blueprints": len(blueprints), "plays": len(plays), "kept": len(kept),
@@ -125,15 +158,15 @@ def write_trajectories(run: TrajectoryRun, out: Any) -> dict[str, Any]:
     paths = {"trajectories": out / "trajectories.jsonl", "rejects": out / "rejects.jsonl",
              "yields": out / "yields.json"}
     write_jsonl(paths["trajectories"], run.kept)
-    write_jsonl(paths["rejects"], run.rejected)
+    write_jsonl(paths["rejects"], [writable(r) for r in run.rejected])
     with atomic_path(paths["yields"]) as tmp:
         tmp.write_text(json.dumps(run.yields, indent=1))
     return paths
 
 
 def read_blueprints(path: Any) -> list[dict[str, Any]]:
-    """Accepted blueprints from ``blueprints.jsonl``; a bad line is an error naming it."""
-    import json
+    """Accepted blueprints from ``blueprints.jsonl``; a bad line is an error naming it
+    (the file is read before anything runs: nothing is lost)."""
     from pathlib import Path
 
     out = []
@@ -141,9 +174,11 @@ def read_blueprints(path: Any) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            bp = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
+            bp = parse_json(line)
+        except JsonValueError as exc:
+            raise ValueError(f"{path}:{n}: not JSON ({exc.code}: {exc.message})") from None
+        if not isinstance(bp, dict):
+            raise ValueError(f"{path}:{n}: a blueprint is a JSON object")
         missing = [k for k in ("id", "env", "instruction", "actions") if k not in bp]
         if missing:
             raise ValueError(f"{path}:{n}: blueprint lacks {', '.join(missing)}")

@@ -1,55 +1,82 @@
 """The parse stage: the generator's reply -> a query and answer calls -> a record.
 
 Reply contract: one JSON object ``{"query": str, "answers": [{"name": str, "arguments":
-{...}}]}``, possibly in a code fence or with prose around it. Reject codes: ``empty_output``,
-``truncated`` (cut at max tokens before the JSON closed), ``no_json``, ``invalid_json``,
-``bad_shape`` (no query, answers not a list of calls, arguments not an object).
+{...}}]}``, possibly in a code fence or with prose around it. The reply is outside text:
+it is decoded with ``lamstudio.io``'s strict rules, so a value no writer can keep is a
+reject here, never a crash later. Reject codes: ``empty_output``, ``not_text`` (the
+content is not a string), ``truncated`` (cut at max tokens before the JSON closed),
+``no_json``, ``invalid_json``, ``bad_shape`` (no query, answers not a list of calls,
+arguments not an object), and the readers' codes for JSON that is well formed but cannot
+be kept: ``too_deep``, ``number_too_large``, ``non_finite_number``, ``bad_encoding``.
 """
 
 from __future__ import annotations
 
-import json
 import random
+import re
 from typing import Any
 
+from pydantic import ValidationError
+
+from lamstudio.io import JsonValueError, decode_prefix, parse_json
 from lamstudio.llm import ChatResult
-from lamstudio.schema import Trajectory
+from lamstudio.schema import Trajectory, validate_record
 from lamstudio.synth._plan import Task
 from lamstudio.synth._prompts import load_refusals
 from lamstudio.verify import Verdict
 
 STAGE = "parse"
-_DECODER = json.JSONDecoder()
+# Where an object can start: "{" then a key or "}" (io.find_json's candidates). At most
+# _MAX_TRIES of them are tried, so megabytes of "{" cost one pass, not one per brace.
+_OBJ_START = re.compile(r'\{(?=\s*["}])')
+_MAX_TRIES = 64
+_JSON_CODES = {"too_deep", "number_too_large", "non_finite_number", "bad_encoding",
+               "not_json"}
 
 
 def parse_reply(result: ChatResult) -> tuple[str, list[dict[str, Any]]] | Verdict:
-    text = (result.content or "").strip()
+    content = result.content
+    if content is not None and not isinstance(content, str):
+        return Verdict.fail(STAGE, "not_text", f"the reply's content is a "
+                            f"{type(content).__name__}, not text")
+    text = (content or "").strip()
     if not text:
         return Verdict.fail(STAGE, "empty_output", "the generator returned no text")
-    obj, error = _first_object(text)
-    if obj is None:
-        if result.finish_reason == "length":
-            return Verdict.fail(STAGE, "truncated", "the reply hit max_tokens before its "
-                                "JSON object closed")
-        code = "invalid_json" if error else "no_json"
-        return Verdict.fail(STAGE, code, error or "no JSON object in the reply")
-    return _shape(obj)
+    found = first_object(text)
+    if isinstance(found, dict):
+        return _shape(found)
+    if result.finish_reason == "length" and (found is None or found.code == "bad_json"):
+        return Verdict.fail(STAGE, "truncated", "the reply hit max_tokens before its "
+                            "JSON object closed")
+    if found is None:
+        return Verdict.fail(STAGE, "no_json", "no JSON object in the reply")
+    return Verdict.fail(STAGE, _code(found), found.message)
 
 
-def _first_object(text: str) -> tuple[dict[str, Any] | None, str | None]:
-    """The first decodable JSON object (fences and prose around it are ignored)."""
-    error = None
-    start = text.find("{")
-    while start >= 0:
+def first_object(text: str) -> dict[str, Any] | JsonValueError | None:
+    """The reply's JSON object (fences and prose around it are ignored), else why not.
+
+    Unlike ``io.find_json``, a candidate that is JSON but cannot be kept (a lone
+    surrogate, NaN, a 5000-digit integer, 100k levels) ends the search with its code: the
+    objects nested inside it (an answer call) are not the reply. Only a syntax error moves
+    on to the next candidate (prose such as ``{like this}`` before the real object)."""
+    first_error: JsonValueError | None = None
+    for tries, m in enumerate(_OBJ_START.finditer(text)):
+        if tries >= _MAX_TRIES:
+            break
         try:
-            obj, _ = _DECODER.raw_decode(text, start)
-        except ValueError as exc:
-            error = error or f"invalid JSON at char {start}: {exc.msg}"
-        else:
-            if isinstance(obj, dict):
-                return obj, None
-        start = text.find("{", start + 1)
-    return None, error
+            value, _ = decode_prefix(text, m.start())
+        except JsonValueError as exc:
+            if exc.code != "bad_json":
+                return exc
+            first_error = first_error or exc
+            continue
+        return value  # a candidate starts with "{": the value is an object
+    return first_error
+
+
+def _code(exc: JsonValueError) -> str:
+    return "invalid_json" if exc.code == "bad_json" else exc.code
 
 
 def _shape(obj: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | Verdict:
@@ -63,11 +90,12 @@ def _shape(obj: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | Verdict:
         if not isinstance(a, dict) or not isinstance(a.get("name"), str) or not a["name"]:
             return Verdict.fail(STAGE, "bad_shape", f"answers[{k}] is not a call with a name")
         args = a.get("arguments", a.get("parameters", {}))
-        if isinstance(args, str):
+        if isinstance(args, str):  # the OpenAI wire form: JSON text, decoded strictly
             try:
-                args = json.loads(args)
-            except ValueError:
-                return Verdict.fail(STAGE, "bad_shape", f"answers[{k}].arguments is not JSON")
+                args = parse_json(args)
+            except JsonValueError as exc:
+                return Verdict.fail(STAGE, _code(exc), f"answers[{k}].arguments: "
+                                    f"{exc.message}")
         if not isinstance(args, dict):
             return Verdict.fail(STAGE, "bad_shape", f"answers[{k}].arguments is not an object")
         calls.append({"name": a["name"], "arguments": args})
@@ -83,13 +111,19 @@ def build_record(task: Task, query: str, calls: list[dict[str, Any]],
     else:
         refusal = random.Random(task.id).choice(load_refusals())
         answer = {"role": "assistant", "content": refusal}
+    raw = {"id": task.id, "source": "lamstudio-synth-apigen", "tools": tools,
+           "messages": [{"role": "user", "content": query}, answer],
+           "meta": {"category": task.style, "tool_category": task.category, **meta}}
     try:
-        return Trajectory.model_validate({
-            "id": task.id, "source": "lamstudio-synth-apigen", "tools": tools,
-            "messages": [{"role": "user", "content": query}, answer],
-            "meta": {"category": task.style, "tool_category": task.category, **meta}})
-    except ValueError as exc:
-        return Verdict.fail(STAGE, "bad_shape", f"not a valid record: {str(exc)[:300]}")
+        return Trajectory.model_validate(raw)
+    except ValidationError as exc:
+        # The record refuses values no writer keeps with the readers' code and path.
+        issues = validate_record(raw).errors
+        if not issues:
+            return Verdict.fail(STAGE, "bad_shape", f"not a valid record: {str(exc)[:300]}")
+        code = issues[0].code if issues[0].code in _JSON_CODES else "bad_shape"
+        return Verdict.fail(STAGE, code, f"not a valid record: {issues[0].path}: "
+                            f"{issues[0].message}"[:300])
 
 
 def style_verdict(t: Trajectory, style: str) -> Verdict | None:

@@ -10,14 +10,13 @@ from files cannot, so records using them pass execution as *skipped*.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lamstudio.io import BadRow, InputError, read_rows
+from lamstudio.io import BadRow, InputError, JsonValueError, parse_json, read_rows
 from lamstudio.schema import ToolSpec
 from lamstudio.verify import normalize_types
 
@@ -95,7 +94,12 @@ def tools_from_file(path: str | Path) -> Iterator[PoolTool]:
     for row in read_rows(p):
         if isinstance(row, BadRow):
             raise InputError(f"{p}:{row.line}: {row.message}")
-        for i, raw in enumerate(_tool_items(row.value)):
+        try:
+            items = _tool_items(row.value)
+        except JsonValueError as exc:
+            raise InputError(f"{p}:{row.line}: the tool list string is not usable JSON "
+                             f"({exc.code}: {exc.message})") from None
+        for i, raw in enumerate(items):
             where = f"{p}:{row.line} tool {i}"
             yield _pool_tool(raw, where, default_cat)
 
@@ -109,7 +113,7 @@ def _tool_items(data: Any) -> list[Any]:
         if key in data:
             items = data[key]
             if isinstance(items, str):  # xlam-60k stores its tool list as a JSON string
-                items = json.loads(items)
+                items = parse_json(items)
             cat = data.get("category") or (data.get("meta") or {}).get("tool_category")
             items = items if isinstance(items, list) else [items]
             return [{**i, "category": i.get("category", cat)} if cat and isinstance(i, dict)

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lamstudio.io import InputError
+from lamstudio.io import InputError, JsonValueError, parse_json
 
 _DATA = resources.files("lamstudio") / "data" / "synth"
 STYLES = ("simple", "multiple", "parallel", "parallel_multiple", "irrelevance")
@@ -41,13 +41,18 @@ def _bundled(name: str) -> Any:
 
 def load_templates(path: str | Path | None = None) -> list[PromptTemplate]:
     """The prompt pool (``prompts.json``'s ``templates``): ids must be unique."""
-    data = json.loads(Path(path).read_text("utf-8")) if path else _bundled("prompts.json")
     where = str(path or "prompts.json")
+    try:
+        data = parse_json(Path(path).read_bytes()) if path else _bundled("prompts.json")
+    except JsonValueError as exc:
+        raise InputError(f"{where}: not usable JSON ({exc.code}: {exc.message})") from None
     items = data.get("templates") if isinstance(data, dict) else data
     if not isinstance(items, list) or not items:
         raise InputError(f"{where}: expected a non-empty 'templates' list")
     out: list[PromptTemplate] = []
     for i, t in enumerate(items):
+        if not isinstance(t, dict):
+            raise InputError(f"{where}: templates[{i}] is not an object")
         missing = [k for k in ("id", "system", "user") if not isinstance(t.get(k), str)]
         if missing:
             raise InputError(f"{where}: templates[{i}] lacks {', '.join(missing)}")
