@@ -52,13 +52,18 @@ def test_decode_prefix_returns_the_end_and_applies_the_readers_codes():
 
 
 def test_find_json_skips_prose_and_broken_candidates():
-    value, start, end = find_json('Sure! {"a": NaN} and then ```json\n{"query": "q"}\n```')
+    value, start, end = find_json('Sure! {"a": oops} and then ```json\n{"query": "q"}\n```')
     assert value == {"query": "q"}
-    assert (start, end) == (34, 48)
+    assert (start, end) == (35, 49)
     assert find_json("no json here") is None
     err = find_json('{"a": NaN}')
     assert isinstance(err, JsonValueError) and err.code == "non_finite_number"
     assert find_json("[1, 2]", want=list)[0] == [1, 2]
+
+
+def test_find_json_never_returns_an_object_nested_in_one_it_cannot_keep():
+    err = find_json('{"query": "q", "n": NaN, "answers": [{"name": "f"}]}')
+    assert isinstance(err, JsonValueError) and err.code == "non_finite_number"
 
 
 def test_find_json_is_linear_on_megabytes_of_braces():

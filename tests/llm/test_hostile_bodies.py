@@ -26,6 +26,7 @@ def test_a_lone_surrogate_in_a_reply_becomes_the_replacement_character(tmp_path)
     with ScriptedServer([Reply(LONE_SURROGATE)]) as srv:
         res = complete_sync(backend(srv, cache_dir=tmp_path), MSGS)
     assert res.content == LONE_SURROGATE.replace("\ud800", "\ufffd")
+    assert res.replaced_surrogates == 1
     check_value(res.raw)
     assert len(ResponseCache(tmp_path)) == 1  # and the cache could write it
 

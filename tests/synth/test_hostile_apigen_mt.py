@@ -75,7 +75,6 @@ def test_a_hostile_blueprint_reply_is_one_reject(tmp_path, name):
 
 
 @pytest.mark.parametrize("review", [REPLY_TEXTS["nested_100k"], REPLY_TEXTS["huge_int"],
-                                    '{"pass": true, "feedback": "' + LONE_SURROGATE + '"}',
                                     '{"pass": true, "feedback": "ok \\ud800"}'])
 def test_a_hostile_review_is_an_unreadable_vote(tmp_path, review):
     def generator(body: dict[str, Any]) -> Reply:
@@ -114,7 +113,10 @@ def test_a_play_that_breaks_is_one_reject_and_the_others_are_kept(tmp_path):
     assert len(_lines(paths["trajectories"])) == 1 and len(_lines(paths["rejects"])) == 1
 
 
-def test_a_play_with_a_lone_surrogate_is_written_as_a_reject(tmp_path):
+def test_a_lone_surrogate_from_the_user_endpoint_arrives_repaired_and_the_play_is_kept(
+        tmp_path):
+    # The HTTP client replaces it by U+FFFD (llm: no writer could keep it), so the play
+    # goes on and its record can be written.
     def user(body: dict[str, Any]) -> Reply:
         spoke = sum(1 for m in body["messages"] if m["role"] == "assistant")
         if spoke == 0:
@@ -123,8 +125,6 @@ def test_a_play_with_a_lone_surrogate_is_written_as_a_reject(tmp_path):
 
     run = _play([BP], agent_script(BP["actions"], "Switched to your Mastercard."), user)
     assert run.yields["plays"] == 1 == run.yields["kept"] + run.yields["rejected"]
-    assert not run.kept
     paths = write_trajectories(run, tmp_path)
-    [reject] = _lines(paths["rejects"])
-    # the episode loop may stop it (user_error) or raise; the record refuses it otherwise
-    assert reject["reason"] in ("bad_encoding", "user_error", "internal_error")
+    [kept] = _lines(paths["trajectories"])
+    assert any("\ufffd" in (m.get("content") or "") for m in kept["messages"])

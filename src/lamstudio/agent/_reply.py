@@ -67,6 +67,7 @@ def read_reply(result: Any, step: int, by_name: dict[str, dict[str, Any]]) -> Re
     """The reply of model call ``step`` (see the module docstring); ``by_name`` are the
     offered tool specs, for the checks that run before any call does."""
     content, replaced, problem = read_text(result.content)
+    replaced += getattr(result, "replaced_surrogates", 0)  # repaired by the HTTP client
     if problem:
         return Reply(None, problem=problem)
     raw = result.tool_calls

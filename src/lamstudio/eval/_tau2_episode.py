@@ -70,7 +70,7 @@ class SimulatedUser:
         # The simulator's reply comes in the way the agent's does: lone surrogates become
         # U+FFFD (counted), content that is not text ends the episode as the user's fault.
         text, replaced, problem = read_text(result.content)
-        self.replaced += replaced
+        self.replaced += replaced + getattr(result, "replaced_surrogates", 0)
         if problem:
             self.ended, self.error = "user_error", problem
             return None

@@ -237,7 +237,8 @@ def decode_prefix(text: str, pos: int = 0) -> tuple[Any, int]:
 def find_json(text: str, want: type | tuple[type, ...] = dict,
               max_tries: int = 64) -> tuple[Any, int, int] | JsonValueError | None:
     """The first JSON value of type ``want`` inside ``text`` (prose, fences around it):
-    ``(value, start, end)``; else the first decoding error met, or None when no candidate
+    ``(value, start, end)``; else the first decoding error met (at once for a well-formed
+    value that cannot be kept: never an object nested in it), or None when no candidate
     start was found. Candidates are ``{`` followed by ``"`` or ``}`` (and ``[`` followed by
     a value start when lists are wanted), tried at most ``max_tries`` times: linear on
     hostile text such as megabytes of ``{``."""
@@ -250,6 +251,10 @@ def find_json(text: str, want: type | tuple[type, ...] = dict,
         try:
             value, end = decode_prefix(text, m.start())
         except JsonValueError as exc:
+            if exc.code != "bad_json":
+                # Well-formed JSON holding a value no writer keeps (NaN, a huge integer):
+                # that is the answer's fault, not a reason to return an object inside it.
+                return exc
             first_error = first_error or exc
             continue
         if isinstance(value, kinds):

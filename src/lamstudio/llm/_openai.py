@@ -45,6 +45,7 @@ from lamstudio.llm._types import ChatResult, LLMError, LLMUnavailable
 log = logging.getLogger("lamstudio.llm")
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
+_REPLACED = "lamstudio_replaced_surrogates"
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
@@ -94,7 +95,8 @@ def result_from_body(body: dict[str, Any], cached: bool = False) -> ChatResult:
                       tool_calls=calls,
                       finish_reason=choice.get("finish_reason"),
                       model=str(body.get("model", "")), usage=dict(body.get("usage") or {}),
-                      cached=cached, raw=body)
+                      cached=cached, raw=body,
+                      replaced_surrogates=int(body.get(_REPLACED, 0) or 0))
 
 
 class OpenAIBackend:
@@ -241,19 +243,27 @@ def _json_body(resp: httpx.Response, key: str | None) -> dict[str, Any]:
 def _lenient(resp: httpx.Response, key: str | None, why: JsonValueError) -> Any:
     try:
         body = json.loads(resp.content)
-        return _replace_surrogates(body) if why.code == "bad_encoding" else body
+        if why.code != "bad_encoding" or not isinstance(body, dict):
+            return body
+        count = [0]
+        fixed = _replace_surrogates(body, count)
+        fixed[_REPLACED] = count[0]  # kept with the body: a cached reply says it too
+        return fixed
     except (RecursionError, ValueError):
         raise LLMError(f"response body cannot be read ({why.message}): "
                        f"{_snippet(resp, key)}", resp.status_code) from None
 
 
-def _replace_surrogates(value: Any) -> Any:
+def _replace_surrogates(value: Any, count: list[int]) -> Any:
     if isinstance(value, str):
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        fixed = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        count[0] += fixed.count("\ufffd") - value.count("\ufffd")
+        return fixed
     if isinstance(value, list):
-        return [_replace_surrogates(v) for v in value]
+        return [_replace_surrogates(v, count) for v in value]
     if isinstance(value, dict):
-        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+        return {_replace_surrogates(k, count): _replace_surrogates(v, count)
+                for k, v in value.items()}
     return value
 
 

@@ -22,6 +22,8 @@ class ChatResult:
     usage: dict[str, Any] = field(default_factory=dict)
     cached: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
+    # Lone surrogates (no UTF-8 writer can keep them) the client replaced by U+FFFD.
+    replaced_surrogates: int = 0
 
 
 @runtime_checkable

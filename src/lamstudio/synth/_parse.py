@@ -13,12 +13,11 @@ be kept: ``too_deep``, ``number_too_large``, ``non_finite_number``, ``bad_encodi
 from __future__ import annotations
 
 import random
-import re
 from typing import Any
 
 from pydantic import ValidationError
 
-from lamstudio.io import JsonValueError, decode_prefix, parse_json
+from lamstudio.io import JsonValueError, find_json, parse_json
 from lamstudio.llm import ChatResult
 from lamstudio.schema import Trajectory, validate_record
 from lamstudio.synth._plan import Task
@@ -26,10 +25,6 @@ from lamstudio.synth._prompts import load_refusals
 from lamstudio.verify import Verdict
 
 STAGE = "parse"
-# Where an object can start: "{" then a key or "}" (io.find_json's candidates). At most
-# _MAX_TRIES of them are tried, so megabytes of "{" cost one pass, not one per brace.
-_OBJ_START = re.compile(r'\{(?=\s*["}])')
-_MAX_TRIES = 64
 _JSON_CODES = {"too_deep", "number_too_large", "non_finite_number", "bad_encoding",
                "not_json"}
 
@@ -54,25 +49,11 @@ def parse_reply(result: ChatResult) -> tuple[str, list[dict[str, Any]]] | Verdic
 
 
 def first_object(text: str) -> dict[str, Any] | JsonValueError | None:
-    """The reply's JSON object (fences and prose around it are ignored), else why not.
-
-    Unlike ``io.find_json``, a candidate that is JSON but cannot be kept (a lone
-    surrogate, NaN, a 5000-digit integer, 100k levels) ends the search with its code: the
-    objects nested inside it (an answer call) are not the reply. Only a syntax error moves
-    on to the next candidate (prose such as ``{like this}`` before the real object)."""
-    first_error: JsonValueError | None = None
-    for tries, m in enumerate(_OBJ_START.finditer(text)):
-        if tries >= _MAX_TRIES:
-            break
-        try:
-            value, _ = decode_prefix(text, m.start())
-        except JsonValueError as exc:
-            if exc.code != "bad_json":
-                return exc
-            first_error = first_error or exc
-            continue
-        return value  # a candidate starts with "{": the value is an object
-    return first_error
+    """The reply's JSON object (fences and prose around it are ignored), else why not:
+    ``io.find_json``, whose search ends at a candidate that is JSON but cannot be kept
+    (the objects nested in it, such as an answer call, are not the reply)."""
+    found = find_json(text, dict)
+    return found[0] if isinstance(found, tuple) else found
 
 
 def _code(exc: JsonValueError) -> str:
