@@ -39,7 +39,10 @@ from jinja2 import nodes
 from lamstudio.render._templates import compile_template
 
 # Plane-15 private use, as transformers: far from anything a tokenizer or a user writes.
-START, END = "\U000f0000", "\U000f0001"
+# Text that holds these characters itself keeps them: they are escaped with ESC while marked.
+START, END, ESC = "\U000f0000", "\U000f0001", "\U000f0002"
+_ESCAPES = {START: ESC + "0", END: ESC + "1", ESC: ESC + "2"}
+_UNESCAPE = {v[1]: k for k, v in _ESCAPES.items()}
 
 Spans = tuple[tuple[int, int], ...]
 
@@ -84,7 +87,8 @@ class ControlTokens:
         self.tokens = tuple(sorted(tokens, key=len, reverse=True))  # longest wins
         alternation = "|".join(map(re.escape, self.tokens))
         self._find = re.compile(alternation) if self.tokens else None
-        self._wrapped = re.compile(f"{START}({alternation}){END}|[{START}{END}]")
+        self._wrapped = re.compile(f"{START}({alternation}){END}|{ESC}([012])|"
+                                   f"[{START}{END}{ESC}]")
         self._newline: list[int] | None = None
 
     # ----- 1. mark the inputs -----------------------------------------------------------
@@ -115,6 +119,8 @@ class ControlTokens:
         # Depth is bounded: records are validated (128 levels at most) before rendering.
         if isinstance(value, str):
             assert self._find is not None
+            if START in value or END in value or ESC in value:
+                value = "".join(_ESCAPES.get(c, c) for c in value)
             return self._find.sub(lambda m: START + m.group() + END, value)
         if isinstance(value, dict):
             return {self._mark(k): self._mark(v) for k, v in value.items()}
@@ -133,8 +139,12 @@ class ControlTokens:
         for m in self._wrapped.finditer(raw):
             out.append(raw[pos:m.start()])
             size += m.start() - pos
-            token = m.group(1)
-            if token is None:  # a lone marker: dropped, but the text breaks here
+            token, escaped = m.group(1), m.group(2)
+            if escaped is not None:  # a marker character of the text itself
+                removed.append(m.start() + 1)
+                out.append(_UNESCAPE[escaped])
+                size += 1
+            elif token is None:  # a lone marker: dropped, but the text breaks here
                 removed.append(m.start())
                 literal.append((size, size))
             else:
