@@ -329,10 +329,11 @@ def _calls_from_text(text: str, where: str, issues: _Issues,
         try:
             value, pos = decode_prefix(s, pos)
         except JsonValueError as exc:
-            if s[pos] != "[":
+            if s[pos] != "[" or exc.code == "bad_json":
                 issues.json(exc, f"JSON {where}")
                 break
-            # One bad call in a list must not cost the others: read it item by item.
+            # Well-formed, but a value cannot be kept: one bad call in a list must not cost
+            # the others, so the list is read item by item.
             value, end = _list_items(s, pos, where, issues)
             values.append(value)
             if end is None:
@@ -361,8 +362,10 @@ def _calls_from_text(text: str, where: str, issues: _Issues,
 
 def _list_items(s: str, pos: int, where: str, issues: _Issues) -> tuple[list, int | None]:
     """The items of the JSON list at ``s[pos]`` that can be read, when the list as a whole
-    cannot; and where the list ends (None when that cannot be known: nothing after it is
-    read). A bad item's error is recorded and the item skipped."""
+    cannot; and where the list ends. An item holding a value no writer keeps is skipped
+    (its error recorded); a list that is not JSON at all (truncated output, garbage) gives
+    no items and no end, as a list that fails to decode always did: a cut-off list of calls
+    is not a shorter list of calls."""
     items: list[Any] = []
     i = _skip(s, pos + 1)
     while i < len(s):
@@ -371,9 +374,9 @@ def _list_items(s: str, pos: int, where: str, issues: _Issues) -> tuple[list, in
             items.append(item)
         except JsonValueError as exc:
             issues.json(exc, f"JSON {where}, item {len(items)}")
-            found = element_end(s, i)
+            found = None if exc.code == "bad_json" else element_end(s, i)
             if found is None:
-                return items, None
+                return [], None
             end = found
         i = _skip(s, end)
         if s.startswith(",", i):
@@ -382,9 +385,9 @@ def _list_items(s: str, pos: int, where: str, issues: _Issues) -> tuple[list, in
             return items, i + 1
         else:
             issues.add("invalid_json", f"JSON {where}: expected ',' or ']' at char {i}")
-            return items, None
+            return [], None
     issues.add("invalid_json", f"JSON {where}: the list is never closed")
-    return items, None
+    return [], None
 
 
 def _is_call_shaped(value: Any) -> bool:
