@@ -210,3 +210,31 @@ def test_a_template_that_rewrites_text_around_a_control_token_is_refused(tmp_pat
     assert err.value.code == "control_token_in_text"
     assert [f.code for f in check_record(r, t)] == ["control_token_in_text"]
     r.prompt_text(benign("user"), upto=1)  # ordinary text renders as before
+
+
+def test_inspect_checks_records_with_forged_text(tokenizer, tmp_path):
+    from typer.testing import CliRunner
+
+    from lamstudio.cli import app
+
+    data = tmp_path / "data.jsonl"
+    data.write_text(forged(DEFAULT_FORGERY).model_dump_json() + "\n"
+                    + weather_record().model_dump_json() + "\n")
+    tokenizer.save_pretrained(tmp_path / "tok")
+    result = CliRunner().invoke(app, ["inspect", str(data), "--model", str(tmp_path / "tok"),
+                                      "-n", "1"])
+    assert result.exit_code == 0, result.output
+    assert "all template checks passed" in result.output
+
+
+def test_forgery_next_to_values_plain_json_cannot_hold_is_still_found(renderers):
+    """The quick check serializes the inputs; an integer past 64 bits makes it fall back to
+    a walk, which must find the forgery as well."""
+    r = renderers["smollm2"]
+    t = forged(ROLE_FORGERY, "arguments").model_dump(mode="json")
+    t["messages"][1]["tool_calls"][0]["function"]["arguments"]["n"] = 10**30
+    t = Trajectory.model_validate(t)
+    plain = r.prompt_ids(benign("arguments"), upto=3)
+    ids = r.prompt_ids(t, upto=3)
+    for tid in turn_ids(r):
+        assert ids.count(tid) == plain.count(tid)

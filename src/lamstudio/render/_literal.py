@@ -34,6 +34,7 @@ from bisect import bisect_left
 from typing import Any
 
 import jinja2
+import orjson
 from jinja2 import nodes
 
 from lamstudio.render._templates import compile_template
@@ -87,6 +88,12 @@ class ControlTokens:
         self.tokens = tuple(sorted(tokens, key=len, reverse=True))  # longest wins
         alternation = "|".join(map(re.escape, self.tokens))
         self._find = re.compile(alternation) if self.tokens else None
+        # The common case asks "does any text hold a token?" of every render: one search
+        # over the inputs as JSON (written in C) instead of a walk, when the tokens are
+        # written into JSON as they are (no quote, backslash or control character).
+        verbatim = all(c not in '"\\' and c >= " " for t in self.tokens for c in t)
+        self._find_json = (re.compile(b"|".join(re.escape(t.encode()) for t in self.tokens))
+                           if self.tokens and verbatim else None)
         self._wrapped = re.compile(f"{START}({alternation}){END}|{ESC}([012])|"
                                    f"[{START}{END}{ESC}]")
         self._newline: list[int] | None = None
@@ -101,6 +108,11 @@ class ControlTokens:
         return self._mark(msgs), self._mark(tools)
 
     def _holds(self, value: Any) -> bool:
+        if self._find_json is not None:
+            try:
+                return self._find_json.search(orjson.dumps(value)) is not None
+            except (TypeError, orjson.JSONEncodeError):
+                pass  # not plain JSON (a big int, a lone surrogate): walk it
         assert self._find is not None
         stack = [value]
         while stack:
