@@ -1,12 +1,15 @@
 """Model output -> calls. The training template's parser (``lamstudio.render``) first, then
 BFCL's prompting format (``[func(a=1), other.fn(b='x')]``) so BFCL-style outputs score too.
-Never raises: what cannot be read becomes an ``unparseable`` reason."""
+Never raises: what cannot be read becomes an ``unparseable`` reason. Argument values are
+the readers' (``lamstudio.io``): a value no writer can keep (``1e999``, a 5,000-digit
+integer, nesting past 128 levels, a lone surrogate) is never returned as an argument."""
 
 from __future__ import annotations
 
 import ast
 from typing import Any
 
+from lamstudio.io import JsonValueError, check_value, parse_json
 from lamstudio.tools import Call
 
 MAX_KEEP_CHARS = 4000  # raw output kept in result files (a 1 MB output is cut, and says so)
@@ -37,6 +40,10 @@ def decode_output(text: Any) -> tuple[list[Call] | None, str | None]:
         return [Call(c.name, c.arguments) for c in parsed.calls], None
     python_calls = _python_calls(text)
     if python_calls is not None:
+        try:  # literal_eval reads 1e999 as inf: a value the result files cannot hold
+            check_value([c.arguments for c in python_calls])
+        except JsonValueError as exc:
+            return None, f"{exc.code}: {exc.message}"
         return python_calls, None
     if parsed.error_code in (None, "empty"):
         return [], None
@@ -80,21 +87,34 @@ def _dotted(node: ast.expr) -> str | None:
 
 def calls_from_json(items: Any) -> tuple[list[Call] | None, str | None]:
     """Calls given as data (``[{"name", "arguments"}]`` or OpenAI ``tool_calls``)."""
-    import json
-
     if not isinstance(items, list):
         return None, "calls must be a list"
     out = []
     for item in items:
         fn = item.get("function", item) if isinstance(item, dict) else None
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-            return None, f"call without a name: {str(item)[:100]}"
+            return None, f"call without a name: {_short(item)}"
         args = fn.get("arguments", {})
         if isinstance(args, str):
             try:
-                args = json.loads(args) if args.strip() else {}
-            except json.JSONDecodeError:
+                args = parse_json(args) if args.strip() else {}
+            except JsonValueError:
                 # Kept as a string: the checker reports it as an invalid format (IFE).
                 args = clean_text(args)
-        out.append(Call(fn["name"], args))
+        else:
+            try:  # given as data: it must be data the result files can hold
+                check_value(args)
+            except JsonValueError as exc:
+                return None, f"{exc.code}: arguments of {_short(fn['name'])}: {exc.message}"
+        out.append(Call(clean_text(fn["name"]), args))
     return out, None
+
+
+def _short(value: Any) -> str:
+    """A short, writable description of ``value`` (repr can fail: 5,000-digit integers,
+    deep nesting)."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"a {type(value).__name__} that cannot be shown"
+    return clean_text(text if len(text) <= 100 else text[:97] + "...")

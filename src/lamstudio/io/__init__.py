@@ -5,6 +5,7 @@ from lamstudio.io._json import (
     JsonValueError,
     check_value,
     decode_prefix,
+    element_end,
     find_json,
     needs_care,
     parse_json,
@@ -31,7 +32,7 @@ __all__ = [
     "DEFAULT_MAX_LINE_BYTES", "MAX_DEPTH", "BadRow", "InputError", "JsonValueError",
     "JsonlWriter", "ParquetWriter", "RawRow", "Reject", "RejectWriter", "Row", "Tally",
     "atomic_path", "check_input", "check_value", "count_lines", "decode_prefix",
-    "default_rejects_path", "find_json", "is_plain_jsonl",
+    "default_rejects_path", "element_end", "find_json", "is_plain_jsonl",
     "jsonl_ranges", "needs_care", "parse_json", "parse_line", "read_jsonl_range",
     "read_raw_rows", "read_rows", "write_jsonl",
 ]

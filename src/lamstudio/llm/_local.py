@@ -171,7 +171,7 @@ class LocalBackend:
             row = _Row.of({**_DEFAULTS, **p.params})
         except LLMError as exc:
             return exc
-        ids = self._renderer.tokenizer(text, add_special_tokens=False)["input_ids"]
+        ids = self._renderer.tokenize_prompt(text)  # message text: control tokens as text
         room = self.context - len(ids)
         if room < 1:
             return LLMError(f"the prompt has {len(ids)} tokens: the model's context holds "

@@ -35,8 +35,7 @@ def check_record(renderer: Renderer, t: Trajectory,
         text, spans = renderer.render_with_spans(t)
     except RenderError as exc:
         return [CheckFailure(exc.code, t.id, str(exc))]
-    offsets = renderer.tokenizer(text, add_special_tokens=False,
-                                 return_offsets_mapping=True)["offset_mapping"]
+    _, offsets = renderer.tokenize_text(text)  # control tokens from message text as text
     out = _trained_outside(renderer, t, text, offsets, enc)
     out += _prompt_identity(renderer, t, enc)
     out += _reparse(renderer, t, text, spans)

@@ -10,6 +10,11 @@ Labels come from character spans of assistant output mapped onto token offsets
   ``render(messages[:i+1])``. A template for which these are not prefixes of the full
   render (e.g. one that drops earlier reasoning) is rejected with ``not_prefix_stable``:
   training on it would not match what the model sees at inference.
+
+Control tokens inside message text (``<|im_end|>`` typed by a user, returned by a tool) are
+tokenized as text, not as the template's markup, in training and at inference alike
+(``_literal``): rendered texts are ``Rendered`` strings that carry those spans, and
+``tokenize_prompt`` / ``encode`` read them.
 """
 
 from __future__ import annotations
@@ -20,6 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lamstudio.render._literal import (
+    ControlTokenError,
+    ControlTokens,
+    Rendered,
+    literal_spans,
+    shift,
+)
 from lamstudio.render._parse import ParsedOutput, parse_output, render_calls
 from lamstudio.render._templates import (
     CALL_STYLES,
@@ -110,6 +122,7 @@ class Renderer:
         self._marked = has_generation_blocks(self.template)
         # Long pieces repeated across records (tool lists, policies) are tokenized once.
         self._tokenize = SegmentTokenizer(tokenizer, enabled=cache_segments)
+        self._control = ControlTokens(tokenizer, self.template)
         self._extra = {k: v for k, v in tokenizer.special_tokens_map.items()
                        if isinstance(v, str)}
         self._extra.setdefault("bos_token", "")
@@ -124,13 +137,39 @@ class Renderer:
                           "vocabulary: they will be split into pieces", stacklevel=2)
 
     # ----- inference side -------------------------------------------------------------
-    def prompt_text(self, t: Trajectory, upto: int | None = None) -> str:
-        """``t``'s system, tools and ``messages[:upto]`` + the next assistant turn's prompt."""
+    def prompt_text(self, t: Trajectory, upto: int | None = None) -> Rendered:
+        """``t``'s system, tools and ``messages[:upto]`` + the next assistant turn's prompt
+        (a ``str`` that remembers which control tokens came from message text)."""
         msgs, tools = chat_of(t, upto)
-        return self._render(msgs, tools, add_generation_prompt=True)
+        marked = self._control.mark_chat(msgs, tools)
+        if marked is None:
+            return Rendered(self._render(msgs, tools, add_generation_prompt=True))
+        text, literal, _ = self._control.unmark(
+            self._render(*marked, add_generation_prompt=True))
+        self._same_text(text, msgs, tools, add_generation_prompt=True)
+        return Rendered(text, literal)
 
     def prompt_ids(self, t: Trajectory, upto: int | None = None) -> list[int]:
-        return self.tokenizer(self.prompt_text(t, upto), add_special_tokens=False)["input_ids"]
+        return self.tokenize_prompt(self.prompt_text(t, upto))
+
+    def tokenize_prompt(self, text: str, suffix: str = "") -> list[int]:
+        """Ids of ``text`` + ``suffix``: ``text`` as ``prompt_text`` returned it (control
+        tokens from message text become text), ``suffix`` template markup (a forced call
+        prefix). A plain ``str`` is tokenized as it is."""
+        return self.tokenize_text(text + suffix, literal_spans(text))[0]
+
+    def tokenize_text(self, text: str, literal: tuple[tuple[int, int], ...] | None = None
+                      ) -> tuple[list[int], list[tuple[int, int]]]:
+        """Ids and character offsets of a rendered text (``literal`` defaults to its own)."""
+        literal = literal_spans(text) if literal is None else literal
+        if not literal:
+            enc = self.tokenizer(str(text), add_special_tokens=False,
+                                 return_offsets_mapping=True)
+            return enc["input_ids"], [tuple(o) for o in enc["offset_mapping"]]
+        try:
+            return self._control.encode(str(text), literal)
+        except ControlTokenError as exc:
+            raise RenderError(exc.code, str(exc)) from None
 
     def parse(self, text: str) -> ParsedOutput:
         return parse_output(text)
@@ -164,9 +203,21 @@ class Renderer:
         return sorted(ids)
 
     # ----- training side --------------------------------------------------------------
-    def render_with_spans(self, t: Trajectory) -> tuple[str, list[tuple[int, int]]]:
+    def render_with_spans(self, t: Trajectory) -> tuple[Rendered, list[tuple[int, int]]]:
         """The full text and one character span per assistant message (in order)."""
         msgs, tools = chat_of(t)
+        marked = self._control.mark_chat(msgs, tools)
+        if marked is None:
+            text, spans = self._assistant_spans(msgs, tools)
+            return Rendered(text), spans
+        raw, spans = self._assistant_spans(*marked)
+        text, literal, removed = self._control.unmark(raw)
+        self._same_text(text, msgs, tools, add_generation_prompt=False)
+        return Rendered(text, literal), [(shift(removed, s), shift(removed, e))
+                                         for s, e in spans]
+
+    def _assistant_spans(self, msgs: list[dict], tools: list[dict]
+                         ) -> tuple[str, list[tuple[int, int]]]:
         n_assistant = sum(m["role"] == "assistant" for m in msgs)
         if self._marked:
             split = split_marked(self._render(msgs, tools, add_generation_prompt=False,
@@ -183,7 +234,18 @@ class Renderer:
                      max_len: int | None = None) -> list[Encoded]:
         """Encode many trajectories; one batched tokenizer call (Rust, parallel)."""
         rendered = [self.render_with_spans(t) for t in ts]
-        all_ids, all_offsets = self._tokenize([text for text, _ in rendered])
+        # Texts with control tokens from message text go piece by piece; the rest (nearly
+        # all) in one batched call, exactly as without them.
+        plain = [k for k, (text, _) in enumerate(rendered) if not text.literal]
+        all_ids: list[list[int]] = [[] for _ in rendered]
+        all_offsets: list[list[tuple[int, int]]] = [[] for _ in rendered]
+        if plain:
+            ids, offsets = self._tokenize([str(rendered[k][0]) for k in plain])
+            for k, i, o in zip(plain, ids, offsets, strict=True):
+                all_ids[k], all_offsets[k] = i, o
+        for k, (text, _) in enumerate(rendered):
+            if text.literal:
+                all_ids[k], all_offsets[k] = self.tokenize_text(text)
         return [_label(t, ids, offsets, spans, last_turn_only, max_len)
                 for t, ids, offsets, (_, spans) in zip(ts, all_ids, all_offsets, rendered,
                                                         strict=True)]
@@ -197,6 +259,17 @@ class Renderer:
                                    extra=self._extra)
         except Exception as exc:  # Jinja errors, raise_exception() in the template
             raise RenderError("template_error", f"{type(exc).__name__}: {exc}") from exc
+
+    def _same_text(self, text: str, msgs: list[dict], tools: list[dict], *,
+                   add_generation_prompt: bool) -> None:
+        """Marking must not change what the template writes (it can when a template edits
+        message text around a control token, e.g. ``content.split('</think>')``)."""
+        if text != self._render(msgs, tools, add_generation_prompt=add_generation_prompt):
+            raise RenderError(
+                "control_token_in_text",
+                "the chat template rewrites message text that holds one of its control "
+                f"tokens ({', '.join(self._control.tokens[:4])}...), so that text cannot "
+                "be told from the template's own tokens")
 
     def _prefix_spans(self, msgs: list[dict],
                       tools: list[dict]) -> tuple[str, list[tuple[int, int]]]:

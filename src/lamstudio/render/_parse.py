@@ -7,10 +7,30 @@ Mistral's ``[TOOL_CALLS]`` prefix (a list, or ``name[ARGS]{...}``), Hermes/Qwen
 code fences, bare xLAM-style JSON, OpenAI-shaped ``{"function": {...}}`` items and Llama-style
 ``"parameters"``. ``arguments`` given as a JSON string are decoded.
 
-``parse_output`` never raises: malformed output becomes an ``error_code`` (``invalid_json``,
-also for a ```json block that is not JSON; ``bad_call_shape``; ``unclosed_tag``, also for a
-code fence never closed; ``trailing_text``; ``empty``; ``not_text``) with a readable
-``error``; whatever calls could be read are still returned.
+``parse_output`` never raises: malformed output becomes an ``error_code`` with a readable
+``error``, and whatever calls could be read are still returned:
+
+=====================  ====================================================================
+``invalid_json``       a call block that is not JSON (also a ```json block that is not)
+``too_deep``           JSON nested more than 128 levels
+``number_too_large``   an integer literal over 4,300 digits
+``non_finite_number``  ``NaN``, ``Infinity`` or an overflowing float (``1e999``)
+``bad_encoding``       a lone surrogate (``"\\ud800"``) in the JSON, or in the text (there
+                       replaced by U+FFFD)
+``bad_call_shape``     a call that is not ``{"name": str, "arguments": object}``
+``unclosed_tag``       ``<tool_call>``, ``<think>`` or a code fence never closed
+``trailing_text``      text after the calls
+``empty``              no content and no call
+``not_text``           not a string (or bytes)
+``parser_error``       a bug in this module (the last line of defence)
+=====================  ====================================================================
+
+The four value codes are the readers' (``lamstudio.io``): a value no writer could keep is
+never returned in a call.
+
+JSON is decoded with ``lamstudio.io.decode_prefix`` / ``parse_json`` (strict, one way in for
+outside JSON), and every scan is linear: megabytes of ``{``, ``<think></think>`` or
+end-of-turn strings take milliseconds.
 """
 
 from __future__ import annotations
@@ -21,6 +41,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
+from lamstudio.io import JsonValueError, decode_prefix, element_end, parse_json
 from lamstudio.render._templates import TOOL_CALLS_MARKER
 from lamstudio.schema import FunctionCall, ToolCall
 
@@ -29,7 +52,10 @@ _TERMINATORS = ("<|end|>", "<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|endoftex
                 "<|end_of_text|>", "</s>", "<end_of_turn>")
 _FENCE = re.compile(r"```[ \t]*([A-Za-z_]*)[ \t]*\n?(.*?)```", re.DOTALL)
 _FENCE_HEAD = re.compile(r"[ \t]*[A-Za-z_]*[ \t]*\n?")
-_DECODER = json.JSONDecoder()
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_WHITESPACE = " \t\r\n"
+# JSON that is JSON but holds a value no writer can keep (vs ``invalid_json``: not JSON).
+_VALUE_CODES = ("too_deep", "number_too_large", "non_finite_number", "bad_encoding")
 
 
 @dataclass
@@ -68,6 +94,12 @@ class _Issues:
     def add(self, code: str, message: str) -> None:
         if self.code is None:
             self.code, self.message = code, message
+
+    def json(self, exc: JsonValueError, where: str) -> None:
+        """A JSON decoding error: the readers' reason code (``bad_json`` is this module's
+        ``invalid_json``)."""
+        code = "invalid_json" if exc.code == "bad_json" else exc.code
+        self.add(code, f"{where}: {exc.message}")
 
 
 def render_calls(calls: Iterable[FunctionCall | ToolCall | dict], content: str = "", *,
@@ -112,6 +144,10 @@ def _parse(text: Any) -> ParsedOutput:
         return ParsedOutput(error_code="not_text",
                             error=f"expected text, got {type(text).__name__}")
     issues = _Issues()
+    if not text.isascii() and _SURROGATE.search(text):
+        # Content no writer can encode: kept readable, and said.
+        issues.add("bad_encoding", "the output holds a lone surrogate (replaced by U+FFFD)")
+        text = _SURROGATE.sub("\ufffd", text)
     text = _strip_terminators(text)
     # Reasoning comes before any call: only that part is searched for <think>, so a tag
     # inside an argument value is left alone.
@@ -133,33 +169,42 @@ def _parse(text: Any) -> ParsedOutput:
 
 
 def _strip_terminators(text: str) -> str:
-    text = text.rstrip()
+    # An end index, not repeated slicing: a reply of a million terminators stays linear.
+    end = len(text.rstrip())
     changed = True
-    while changed:
+    while changed and text.endswith(_TERMINATORS, 0, end):
         changed = False
         for term in _TERMINATORS:
-            if text.endswith(term):
-                text, changed = text[: -len(term)].rstrip(), True
-    return text
+            if text.endswith(term, 0, end):
+                end -= len(term)
+                while end and text[end - 1].isspace():
+                    end -= 1
+                changed = True
+    return text[:end]
 
 
 def _split_think(text: str, issues: _Issues) -> tuple[str | None, str]:
     parts: list[str] = []
-    if "</think>" in text and "<think>" not in text.split("</think>", 1)[0]:
+    kept: list[str] = []
+    pos = 0
+    first_close = text.find("</think>")
+    if first_close >= 0 and text.find("<think>", 0, first_close) < 0:
         # The generation prompt opened <think> (Qwen3, DeepSeek-R1): output starts inside it.
-        head, text = text.split("</think>", 1)
-        parts.append(head)
-    while (start := text.find("<think>")) >= 0:
+        parts.append(text[:first_close])
+        pos = first_close + 8
+    while (start := text.find("<think>", pos)) >= 0:
+        kept.append(text[pos:start])
         end = text.find("</think>", start)
         if end < 0:
             parts.append(text[start + 7:])
-            text = text[:start]
+            pos = len(text)
             issues.add("unclosed_tag", "<think> is never closed (truncated output?)")
             break
         parts.append(text[start + 7:end])
-        text = text[:start] + text[end + 8:]
+        pos = end + 8
+    kept.append(text[pos:])
     reasoning = "\n".join(p.strip() for p in parts if p.strip())
-    return (reasoning or None), text
+    return (reasoning or None), "".join(kept)
 
 
 def _marker_calls(text: str, issues: _Issues) -> tuple[str, list[FunctionCall]]:
@@ -173,27 +218,35 @@ def _marker_calls(text: str, issues: _Issues) -> tuple[str, list[FunctionCall]]:
 def _args_calls(rest: str, issues: _Issues) -> list[FunctionCall]:
     """Mistral v11: ``name[ARGS]{...}``, the marker repeated before each further call."""
     calls: list[FunctionCall] = []
-    while rest:
-        name, sep, after = rest.partition("[ARGS]")
-        if not sep:
+    pos = 0  # positions, not slices: many calls stay linear
+    while pos < len(rest):
+        sep = rest.find("[ARGS]", pos)
+        if sep < 0:
             issues.add("invalid_json", f"no JSON after {TOOL_CALLS_MARKER}")
             break
-        after = after.lstrip()
+        name = rest[pos:sep].strip()
         try:
-            args, end = _DECODER.raw_decode(after)
-        except (json.JSONDecodeError, RecursionError):
-            issues.add("invalid_json", f"invalid JSON after [ARGS] of {name.strip()!r}")
+            args, end = decode_prefix(rest, _skip(rest, sep + 6))
+        except JsonValueError as exc:
+            issues.json(exc, f"after [ARGS] of {name[:40]!r}")
             break
-        call = _one_call({"name": name.strip(), "arguments": args}, "call after [ARGS]", issues)
+        call = _one_call({"name": name, "arguments": args}, "call after [ARGS]", issues)
         if call is not None:
             calls.append(call)
-        rest = after[end:].lstrip()
-        if rest.startswith(TOOL_CALLS_MARKER):
-            rest = rest[len(TOOL_CALLS_MARKER):].lstrip()
-        elif rest:
-            issues.add("trailing_text", f"text after the calls: {rest[:40]!r}")
+        pos = _skip(rest, end)
+        if rest.startswith(TOOL_CALLS_MARKER, pos):
+            pos = _skip(rest, pos + len(TOOL_CALLS_MARKER))
+        elif pos < len(rest):
+            issues.add("trailing_text", f"text after the calls: {rest[pos:pos + 40]!r}")
             break
     return calls
+
+
+def _skip(text: str, pos: int) -> int:
+    """The first position at or after ``pos`` that is not whitespace."""
+    while pos < len(text) and text[pos] in _WHITESPACE:
+        pos += 1
+    return pos
 
 
 def _tag_calls(text: str, issues: _Issues) -> tuple[str, list[FunctionCall]]:
@@ -218,7 +271,7 @@ def _fenced_or_bare_calls(text: str, issues: _Issues) -> tuple[str, list[Functio
     if stripped[:1] in "[{" and stripped:
         local = _Issues()
         calls = _calls_from_text(stripped, "in the output", local, require_shape=True)
-        if calls or _looks_like_call(stripped):
+        if calls or _looks_like_call(stripped) or local.code in _VALUE_CODES:
             if local.code:
                 issues.add(local.code, local.message or "")
             return ("" if calls else stripped), calls
@@ -235,7 +288,8 @@ def _fenced_or_bare_calls(text: str, issues: _Issues) -> tuple[str, list[Functio
         if not found and not _looks_like_call(body) and local.code != "bad_call_shape":
             # JSON that is not a call (an answer, an example) stays content; a ```json block
             # that is not even JSON is most likely a broken call block (chatml_tools).
-            if m.group(1).lower() == "json" and local.code == "invalid_json":
+            if m.group(1).lower() == "json" and local.code in ("invalid_json",
+                                                               *_VALUE_CODES):
                 issues.add("invalid_json", f"{local.message} (a ```json block)")
             continue
         if local.code:
@@ -272,20 +326,24 @@ def _calls_from_text(text: str, where: str, issues: _Issues,
     pos = 0
     while pos < len(s):
         try:
-            value, pos = _DECODER.raw_decode(s, pos)
-        except json.JSONDecodeError as exc:
-            issues.add("invalid_json", f"invalid JSON {where} at char {exc.pos}: {exc.msg}")
-            break
-        except RecursionError:
-            issues.add("invalid_json", f"JSON {where} is nested too deeply")
-            break
+            value, pos = decode_prefix(s, pos)
+        except JsonValueError as exc:
+            if s[pos] != "[" or exc.code == "bad_json":
+                issues.json(exc, f"JSON {where}")
+                break
+            # Well-formed, but a value cannot be kept: one bad call in a list must not cost
+            # the others, so the list is read item by item.
+            value, end = _list_items(s, pos, where, issues)
+            values.append(value)
+            if end is None:
+                break
+            pos = end
+            continue
         values.append(value)
         while pos < len(s) and s[pos] in " \t\r\n,;":
             pos += 1
         if s.startswith(TOOL_CALLS_MARKER, pos):  # Mistral repeats the marker per call
-            pos += len(TOOL_CALLS_MARKER)
-            while pos < len(s) and s[pos] in " \t\r\n":
-                pos += 1
+            pos = _skip(s, pos + len(TOOL_CALLS_MARKER))
         if pos < len(s) and s[pos] not in "[{":
             issues.add("trailing_text", f"text after the JSON {where}: {s[pos:pos + 40]!r}")
             break
@@ -299,6 +357,36 @@ def _calls_from_text(text: str, where: str, issues: _Issues,
             if call is not None:
                 calls.append(call)
     return calls
+
+
+def _list_items(s: str, pos: int, where: str, issues: _Issues) -> tuple[list, int | None]:
+    """The items of the JSON list at ``s[pos]`` that can be read, when the list as a whole
+    cannot; and where the list ends. An item holding a value no writer keeps is skipped
+    (its error recorded); a list that is not JSON at all (truncated output, garbage) gives
+    no items and no end, as a list that fails to decode always did: a cut-off list of calls
+    is not a shorter list of calls."""
+    items: list[Any] = []
+    i = _skip(s, pos + 1)
+    while i < len(s):
+        try:
+            item, end = decode_prefix(s, i)
+            items.append(item)
+        except JsonValueError as exc:
+            issues.json(exc, f"JSON {where}, item {len(items)}")
+            found = None if exc.code == "bad_json" else element_end(s, i)
+            if found is None:
+                return [], None
+            end = found
+        i = _skip(s, end)
+        if s.startswith(",", i):
+            i = _skip(s, i + 1)
+        elif s.startswith("]", i):
+            return items, i + 1
+        else:
+            issues.add("invalid_json", f"JSON {where}: expected ',' or ']' at char {i}")
+            return [], None
+    issues.add("invalid_json", f"JSON {where}: the list is never closed")
+    return [], None
 
 
 def _is_call_shaped(value: Any) -> bool:
@@ -323,12 +411,17 @@ def _one_call(item: Any, where: str, issues: _Issues) -> FunctionCall | None:
         args = {}
     if isinstance(args, str):
         try:
-            args = json.loads(args) if args.strip() else {}
-        except (json.JSONDecodeError, RecursionError):
-            issues.add("invalid_json", f"{where}: arguments string is not valid JSON")
+            args = parse_json(args) if args.strip() else {}
+        except JsonValueError as exc:
+            issues.json(exc, f"{where}: the arguments string")
             return None
     if not isinstance(args, dict):
         issues.add("bad_call_shape",
                    f"{where}: arguments is a {type(args).__name__}, not an object")
         return None
-    return FunctionCall(name=name, arguments=args)
+    try:
+        return FunctionCall(name=name, arguments=args)
+    except ValidationError as exc:  # a value no writer can keep: the schema's reason code
+        err = exc.errors()[0]
+        issues.add(str(err["type"]), f"{where}: {err['msg']}")
+        return None

@@ -115,8 +115,7 @@ def _gen_request(req: ChatRequest, prompter: Prompter, engine: Engine,
                  config: ServeConfig) -> tuple[GenRequest, bool]:
     text, prefix = prompter.build(req)
     think_open = text.rstrip().endswith("<think>")  # a reasoning model's prompt
-    tok = engine.renderer.tokenizer
-    ids = tok(text + prefix, add_special_tokens=False)["input_ids"]
+    ids = engine.renderer.tokenize_prompt(text, prefix)  # message text: control tokens as text
     room = engine.context_length - len(ids)
     if room < 1:
         raise bad_request(f"the input is {len(ids)} tokens; this model's context is "
