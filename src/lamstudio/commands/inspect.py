@@ -138,8 +138,7 @@ def _show(renderer: Any, t: Any, enc: Any, full: bool) -> None:
     from rich.text import Text
 
     text, _ = renderer.render_with_spans(t)
-    offsets = renderer.tokenizer(text, add_special_tokens=False,
-                                 return_offsets_mapping=True)["offset_mapping"]
+    _, offsets = renderer.tokenize_text(text)  # as training tokenizes it (forged tokens too)
     runs: list[tuple[bool, int, int]] = []  # (trained, start, end) in characters
     for k, (start, _) in enumerate(offsets[: len(enc.labels)]):
         end = offsets[k + 1][0] if k + 1 < len(offsets) else len(text)
