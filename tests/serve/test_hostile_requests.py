@@ -114,6 +114,8 @@ MALFORMED = [
      "tools[0].function.parameters", "invalid_schema"),
     ("seed_10e40", {"messages": USER, "seed": 10**40}, "seed", "invalid_value"),
     ("seed_minus_10e23", {"messages": USER, "seed": -(10**23)}, "seed", "invalid_value"),
+    ("stream_seed_10e40", {"messages": USER, "stream": True, "seed": 10**40}, "seed",
+     "invalid_value"),
     ("temperature_nan", text_body(temperature="NaN"), "temperature", "non_finite_number"),
     ("temperature_1e999", text_body(temperature="1e999"), "temperature",
      "non_finite_number"),
