@@ -87,7 +87,6 @@ def create_app(engine: Engine, config: ServeConfig | None = None) -> FastAPI:
             pool[0], _prepare, data, prompter, engine, config)
         pieces: asyncio.Queue[str | None] = asyncio.Queue()
         if req.stream:  # before submitting: the worker may start at once
-            loop = asyncio.get_running_loop()
             gen.on_text = lambda piece: loop.call_soon_threadsafe(pieces.put_nowait, piece)
         try:
             future = batcher.submit(gen)
