@@ -175,12 +175,12 @@ BAD = [
     ("n > 1", {"messages": USER, "n": 2}, "n", "unsupported_parameter"),
     ("named tool not offered", {"messages": USER, "tools": [WEATHER],
                                 "tool_choice": {"type": "function", "function": {"name": "g"}}},
-     "tool_choice", None),
-    ("bad temperature", {"messages": USER, "temperature": 7}, "temperature", None),
-    ("no messages", {"messages": []}, "messages", None),
+     "tool_choice", "invalid_value"),
+    ("bad temperature", {"messages": USER, "temperature": 7}, "temperature", "invalid_value"),
+    ("no messages", {"messages": []}, "messages", "invalid_value"),
     ("bad arguments string", {"messages": USER + [{"role": "assistant", "tool_calls": [
         {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{oops"}}]}]},
-     "messages[1].tool_calls[0].function.arguments", None),
+     "messages[1].tool_calls[0].function.arguments", "invalid_json"),
 ]
 
 

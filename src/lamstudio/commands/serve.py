@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -36,9 +35,26 @@ def serve(
     threads: Annotated[int | None, typer.Option(help="torch CPU threads")] = None,
     script: Annotated[Path | None, typer.Option(
         help="scripted engine: JSON list of replies, or JSON Lines of {\"output\": ...}")] = None,
+    max_body_mb: Annotated[float, typer.Option(
+        help="largest request body in MB; a longer one is refused (413) unread")] = 4.0,
+    allowed_host: Annotated[list[str] | None, typer.Option(
+        help="without --api-key-env: a Host name to serve besides loopback ones (repeat; "
+             "'*' for any)")] = None,
+    allowed_origin: Annotated[list[str] | None, typer.Option(
+        help="without --api-key-env: a browser Origin to serve besides local pages "
+             "(e.g. https://app.example; repeat; '*' for any)")] = None,
 ) -> None:
-    """Serve MODEL at http://HOST:PORT/v1 (chat completions with tools and streaming)."""
-    from lamstudio.serve import ServeConfig, VllmUnavailable, load_engine, run_vllm
+    """Serve MODEL at http://HOST:PORT/v1 (chat completions with tools and streaming).
+
+    Without --api-key-env only local clients and pages are served (loopback Host, local
+    Origin); with it, every path but /health wants the key."""
+    from lamstudio.serve import (
+        ServeConfig,
+        VllmUnavailable,
+        load_engine,
+        read_api_key,
+        run_vllm,
+    )
     from lamstudio.serve import serve as run
 
     try:
@@ -46,10 +62,11 @@ def serve(
                              engine=engine, host=host, port=port, api_key_env=api_key_env,
                              max_queue=max_queue, max_batch=max_batch, max_tokens=max_tokens,
                              model_id=model_id, threads=threads,
-                             script=str(script) if script else None)
-        if api_key_env and not os.environ.get(api_key_env):
-            raise ValueError(f"--api-key-env {api_key_env}: that environment variable is "
-                             "empty or unset")
+                             script=str(script) if script else None,
+                             max_body_bytes=int(max_body_mb * 1024 * 1024),
+                             allowed_hosts=allowed_host or [],
+                             allowed_origins=allowed_origin or [])
+        read_api_key(api_key_env)  # a key no client can send fails here, before loading
         if config.engine == "vllm":
             raise typer.Exit(run_vllm(config))
         loaded = load_engine(config)

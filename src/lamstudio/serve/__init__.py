@@ -19,9 +19,11 @@ from lamstudio.serve._engine import (
     resolve_model,
 )
 from lamstudio.serve._errors import ApiError
+from lamstudio.serve._guard import Guard, LocalRule, read_api_key
 from lamstudio.serve._prompt import CallPrefixes, Prompter, call_prefixes
 from lamstudio.serve._request import ChatRequest, parse_request
 from lamstudio.serve._server import ServerThread, load_engine, serve
+from lamstudio.serve._stops import StopMatcher
 from lamstudio.serve._stream import Delta, Settled, StreamParser, settle
 from lamstudio.serve._vllm import (
     PLUGIN_FILE,
@@ -33,9 +35,9 @@ from lamstudio.serve._vllm import (
 
 __all__ = [
     "ENGINES", "PLUGIN_FILE", "ApiError", "BatchStats", "Batcher", "CallPrefixes",
-    "ChatRequest", "Delta", "Engine", "GenRequest", "GenResult", "Prompter", "QueueFull",
-    "ScriptedEngine", "ServeConfig", "ServerThread", "Settled", "StreamParser",
-    "TransformersEngine", "VllmUnavailable", "call_prefixes", "create_app", "load_engine",
-    "parse_request", "resolve_model", "run_vllm", "serve", "settle", "vllm_command",
-    "vllm_extract",
+    "ChatRequest", "Delta", "Engine", "GenRequest", "GenResult", "Guard", "LocalRule",
+    "Prompter", "QueueFull", "ScriptedEngine", "ServeConfig", "ServerThread", "Settled",
+    "StopMatcher", "StreamParser", "TransformersEngine", "VllmUnavailable", "call_prefixes",
+    "create_app", "load_engine", "parse_request", "read_api_key", "resolve_model",
+    "run_vllm", "serve", "settle", "vllm_command", "vllm_extract",
 ]

@@ -1,64 +1,69 @@
-"""The OpenAI-compatible HTTP API: ``create_app(engine, config)`` -> a FastAPI app."""
+"""The OpenAI-compatible HTTP API: ``create_app(engine, config)`` -> a FastAPI app.
+
+The event loop only moves bytes: a request's body is read up to ``max_body_bytes`` (413
+past it), then decoded, checked, rendered and tokenized on a small thread pool, so a large
+or slow request never stalls ``/health`` or other clients. A non-streaming request whose
+client leaves is cancelled (skipped if still queued, its row stopped if generating); a
+streaming one stops when its stream is dropped. Who may call at all is ``_guard.Guard``'s.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from lamstudio.render import EOS_TOKEN
 from lamstudio.serve._batcher import Batcher, QueueFull
+from lamstudio.serve._body import decode_body, read_body
 from lamstudio.serve._config import ServeConfig
 from lamstudio.serve._engine import Engine, GenRequest, GenResult
 from lamstudio.serve._errors import ApiError, bad_request
+from lamstudio.serve._guard import Guard, read_api_key
 from lamstudio.serve._prompt import Prompter
 from lamstudio.serve._request import ChatRequest, parse_request
 from lamstudio.serve._stream import Delta, Settled, StreamParser, settle
 
 log = logging.getLogger("lamstudio.serve")
+_PREPARE_THREADS = 4  # bodies decoded, checked, rendered and tokenized at once
 
 
 def create_app(engine: Engine, config: ServeConfig | None = None) -> FastAPI:
     """The API over ``engine``. The bearer key, if any, is read once from
     ``config.api_key_env`` here and kept only in memory (never logged)."""
     config = config or ServeConfig(model=engine.model_id)
-    api_key = _api_key(config.api_key_env)
+    api_key = read_api_key(config.api_key_env)
     batcher = Batcher(engine, config.max_queue, config.max_batch, config.batch_wait_ms / 1000)
     prompter = Prompter(engine.renderer)
+    pool: list[ThreadPoolExecutor] = []  # one per lifespan
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool.append(ThreadPoolExecutor(_PREPARE_THREADS, "lamstudio-prepare"))
         batcher.start()
         try:
             yield
         finally:
             batcher.stop()
+            pool.pop().shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="lamstudio serve", lifespan=lifespan)
     app.state.batcher, app.state.engine, app.state.config = batcher, engine, config
+    app.add_middleware(Guard, api_key=api_key, bound_host=config.host,
+                       allowed_hosts=config.allowed_hosts,
+                       allowed_origins=config.allowed_origins)
     _error_handlers(app)
-
-    @app.middleware("http")
-    async def auth(request: Request, call_next: Any) -> Response:
-        if api_key is not None and request.url.path.startswith("/v1/"):
-            given = request.headers.get("authorization", "")
-            scheme, _, token = given.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), api_key):
-                err = ApiError(401, "missing or wrong API key (Authorization: Bearer KEY)",
-                               code="invalid_api_key")
-                return JSONResponse(err.body(), status_code=401)
-        return await call_next(request)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
@@ -74,15 +79,14 @@ def create_app(engine: Engine, config: ServeConfig | None = None) -> FastAPI:
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Response:
         try:
-            body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise bad_request(f"the body is not valid JSON: {exc}", code="invalid_json") \
-                from None
-        req = parse_request(body)
-        gen, think_open = _gen_request(req, prompter, engine, config)
+            data = await read_body(request, config.max_body_bytes)
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody is there to read it
+        loop = asyncio.get_running_loop()
+        req, gen, think_open = await loop.run_in_executor(
+            pool[0], _prepare, data, prompter, engine, config)
         pieces: asyncio.Queue[str | None] = asyncio.Queue()
         if req.stream:  # before submitting: the worker may start at once
-            loop = asyncio.get_running_loop()
             gen.on_text = lambda piece: loop.call_soon_threadsafe(pieces.put_nowait, piece)
         try:
             future = batcher.submit(gen)
@@ -95,20 +99,43 @@ def create_app(engine: Engine, config: ServeConfig | None = None) -> FastAPI:
             return StreamingResponse(_stream(reply, gen, future, pieces),
                                      media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache"})
-        result: GenResult = await future
+        result = await _unless_gone(request, gen, future)
+        if result is None:
+            return Response(status_code=400)  # nobody is there to read it
         final = settle(gen.prefix + result.text, req.tool_choice != "none", think_open)
         return JSONResponse(reply.completion(final, result))
 
     return app
 
 
-def _api_key(env: str | None) -> str | None:
-    if env is None:
-        return None
-    key = os.environ.get(env, "")
-    if not key:
-        raise ValueError(f"--api-key-env {env}: that environment variable is empty or unset")
-    return key
+def _prepare(data: bytes, prompter: Prompter, engine: Engine,
+             config: ServeConfig) -> tuple[ChatRequest, GenRequest, bool]:
+    """Body bytes -> a checked request and its generation (on a worker thread)."""
+    req = parse_request(decode_body(data))
+    gen, think_open = _gen_request(req, prompter, engine, config)
+    return req, gen, think_open
+
+
+async def _unless_gone(request: Request, gen: GenRequest,
+                       future: asyncio.Future) -> GenResult | None:
+    """The generation's result, or None when the client disconnects first: then a queued
+    request is skipped and a running row stops at its next token."""
+    gone = asyncio.ensure_future(_disconnect(request))
+    try:
+        await asyncio.wait({future, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if future.done():
+        return future.result()
+    gen.cancelled.set()
+    future.cancel()
+    return None
+
+
+async def _disconnect(request: Request) -> None:
+    # The body has been read: what the server receives next is the disconnect.
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _gen_request(req: ChatRequest, prompter: Prompter, engine: Engine,
@@ -227,6 +254,7 @@ async def _stream(reply: _Reply, gen: GenRequest, future: asyncio.Future,
     finally:
         if not future.done():  # the client went away: stop generating for it
             gen.cancelled.set()
+            future.cancel()
 
 
 def _error_handlers(app: FastAPI) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ENGINES = ("transformers", "scripted", "vllm")
 
@@ -26,12 +26,18 @@ class ServeConfig:
     threads: int | None = None        # torch CPU threads (default: torch's own)
     script: str | None = None         # scripted engine: JSON list / JSONL of replies
     context_length: int | None = None  # override the model's (max_position_embeddings)
+    max_body_bytes: int = 4 * 1024 * 1024  # a longer request body is a 413, unread
+    # Without an API key: Host names / Origins served besides loopback ones ("*": any).
+    allowed_hosts: list[str] = field(default_factory=list)
+    allowed_origins: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if self.max_queue < 1 or self.max_batch < 1:
             raise ValueError("max_queue and max_batch must be at least 1")
+        if self.max_body_bytes < 1024:
+            raise ValueError("the body limit must be at least 1 kB")
         if self.engine == "scripted" and not self.script:
             raise ValueError("the scripted engine needs a script (--script FILE)")
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from lamstudio.render import Renderer
+from lamstudio.serve._stops import StopMatcher
 
 
 @dataclass
@@ -62,6 +64,7 @@ class _Row:
     def __init__(self, req: GenRequest) -> None:
         self.req, self.ids, self.count = req, [], 0
         self.sent, self.text, self.reason = "", "", ""
+        self.stops = StopMatcher(req.stop)
 
 
 class _Rows:
@@ -89,8 +92,9 @@ class _Rows:
             return
         row.ids.append(tok)
         row.text = self.renderer.decode(row.ids)
-        cut = min((i for s in row.req.stop if (i := row.text.find(s)) >= 0), default=-1)
-        if cut >= 0:
+        # The end may be an incomplete UTF-8 sequence: read it once it is whole.
+        cut = row.stops.feed(row.text.rstrip("\ufffd"))
+        if cut is not None:
             row.text, row.reason = row.text[:cut], "stop"
         elif row.count >= row.req.max_tokens:
             row.reason = "length"
@@ -101,11 +105,7 @@ class _Rows:
         safe = row.text
         if not final:
             safe = safe.rstrip("\ufffd")  # an incomplete UTF-8 sequence
-            for s in row.req.stop:
-                for k in range(min(len(s) - 1, len(safe)), 0, -1):
-                    if safe.endswith(s[:k]):
-                        safe = safe[:-k]
-                        break
+            safe = safe[:len(safe) - row.stops.held]
         if len(safe) > len(row.sent) and safe.startswith(row.sent):
             piece, row.sent = safe[len(row.sent):], safe
             if row.req.on_text is not None:
@@ -183,17 +183,20 @@ class ScriptedEngine:
     A reply is the whole assistant output in the template's format, e.g.
     ``'[TOOL_CALLS][{"name":"f","arguments":{}}]'``. When the server forces a call prefix
     (``tool_choice``), a reply that starts with it continues after it; one that does not is
-    taken as the continuation. Replies are tokenized and streamed token by token.
+    taken as the continuation. Replies are tokenized and streamed token by token, at
+    ``seconds_per_token`` each to play a slow model (clients' timeouts, cancellation).
     """
 
     def __init__(self, tokenizer: Any, replies: Sequence[str] | Callable[[str], str], *,
-                 model_id: str = "scripted", context_length: int = 4096) -> None:
+                 model_id: str = "scripted", context_length: int = 4096,
+                 seconds_per_token: float = 0.0) -> None:
         if isinstance(tokenizer, (str, Path)):
             from transformers import AutoTokenizer
 
             tokenizer = AutoTokenizer.from_pretrained(str(tokenizer))
         self.tokenizer, self.renderer = tokenizer, Renderer(tokenizer)
         self.model_id, self.context_length = model_id, context_length
+        self.seconds_per_token = seconds_per_token
         if callable(replies):
             self._pick = replies
         else:
@@ -225,6 +228,8 @@ class ScriptedEngine:
             ids = self.tokenizer(reply, add_special_tokens=False)["input_ids"]
             streams.append(ids + self.renderer.stop_token_ids[:1])
         for step in range(max(len(s) for s in streams)):
+            if self.seconds_per_token:
+                time.sleep(self.seconds_per_token)
             done = rows.step([s[min(step, len(s) - 1)] for s in streams])
             if all(done):
                 break

@@ -1,22 +1,29 @@
 """Check a ``/v1/chat/completions`` body and turn it into a ``ChatRequest``.
 
-Every rejection is a 400 in OpenAI's error shape that names the offending field (``param``),
-so a client sees what to fix instead of a 500 or a silently ignored value.
+Every rejection is a 400 in OpenAI's error shape that names the offending field (``param``)
+and says why (``code``), so a client sees what to fix instead of a 500 or a silently ignored
+value. The body has been decoded by ``lamstudio.io.parse_json`` (``_body``): no value here is
+too deep, too long a number, not finite or badly encoded; what is left is checking types and
+ranges.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
 
-from lamstudio.serve._errors import bad_request
+from lamstudio.io import JsonValueError, parse_json
+from lamstudio.serve._errors import bad_request, json_error, short
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
 _NAME = re.compile(r"^[a-zA-Z0-9_.\-]{1,64}$")
+MAX_STOPS = 4             # as OpenAI and vLLM
+MAX_STOP_CHARS = 1024     # per stop string
+MIN_TEMPERATURE = 0.01    # (0, 0.01) is raised to this, as vLLM does: 1e-300 overflows logits
+SEED_RANGE = (-(2**63), 2**63 - 1)  # an int64, what the samplers take
 
 
 @dataclass
@@ -65,7 +72,8 @@ def _messages(raw: Any) -> list[dict[str, Any]]:
             raise bad_request(f"{where} must be an object", param=where)
         role = m.get("role")
         if role not in ROLES:
-            raise bad_request(f"{where}.role is {role!r}; expected one of {', '.join(ROLES)}",
+            raise bad_request(f"{where}.role is {short(role)}; expected one of "
+                              f"{', '.join(ROLES)}",
                               param=f"{where}.role", code="invalid_role")
         msg: dict[str, Any] = {"role": "system" if role == "developer" else role,
                                "content": _content(m.get("content"), f"{where}.content")}
@@ -78,15 +86,21 @@ def _messages(raw: Any) -> list[dict[str, Any]]:
                 raise bad_request(f"{where} has neither content nor tool_calls",
                                   param=f"{where}.content")
         elif role == "tool":
-            call_id = m.get("tool_call_id")
+            call_id, name = m.get("tool_call_id"), m.get("name")
+            if not isinstance(call_id, str):
+                raise bad_request(f"{where}.tool_call_id must be a string, got "
+                                  f"{short(call_id)}", param=f"{where}.tool_call_id")
             if call_id not in open_calls:
                 raise bad_request(
-                    f"{where} answers tool_call_id {call_id!r}, which is no call of the "
+                    f"{where} answers tool_call_id {short(call_id)}, which is no call of the "
                     "preceding assistant message", param=f"{where}.tool_call_id",
                     code="unknown_tool_call_id")
+            if name is not None and not isinstance(name, str):
+                raise bad_request(f"{where}.name must be a string, got {short(name)}",
+                                  param=f"{where}.name")
             open_calls.discard(call_id)
             msg["tool_call_id"] = call_id
-            msg["name"] = m.get("name") or _call_name(out, call_id)
+            msg["name"] = name or _call_name(out, call_id)
             msg["content"] = msg["content"] or ""
         elif msg["content"] is None:
             raise bad_request(f"{where}.content is required", param=f"{where}.content")
@@ -127,10 +141,10 @@ def _assistant_calls(raw: Any, where: str) -> list[dict[str, Any]]:
         args = fn.get("arguments", "{}")
         if isinstance(args, str):  # OpenAI sends arguments as a JSON string
             try:
-                args = json.loads(args) if args.strip() else {}
-            except json.JSONDecodeError as exc:
-                raise bad_request(f"{p}.function.arguments is not valid JSON ({exc.msg})",
-                                  param=f"{p}.function.arguments") from None
+                args = parse_json(args) if args.strip() else {}
+            except JsonValueError as exc:
+                raise json_error(exc, f"{p}.function.arguments",
+                                 f"{p}.function.arguments") from None
         if not isinstance(args, dict):
             raise bad_request(f"{p}.function.arguments must be a JSON object",
                               param=f"{p}.function.arguments")
@@ -163,7 +177,7 @@ def _tools(raw: Any) -> list[dict[str, Any]]:
         name = fn.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
             raise bad_request(f"{p}.function.name must be 1-64 letters, digits, '_', '-' or "
-                              f"'.', got {name!r}", param=f"{p}.function.name")
+                              f"'.', got {short(name)}", param=f"{p}.function.name")
         if name in seen:
             raise bad_request(f"{p}: tool {name!r} is listed twice", param=f"{p}.function.name")
         seen.add(name)
@@ -184,6 +198,10 @@ def _check_schema(schema: Any, param: str) -> None:
         raise bad_request(f"{param} is not a valid JSON Schema: {exc.message}"
                           + (f" (at {path})" if path else ""), param=param,
                           code="invalid_schema") from None
+    except Exception as exc:  # noqa: BLE001 - e.g. "$schema": [1] (unhashable): still a 400
+        raise bad_request(f"{param} cannot be checked as a JSON Schema "
+                          f"({type(exc).__name__}: {short(str(exc), 120)})", param=param,
+                          code="invalid_schema") from None
     if schema.get("type", "object") != "object":
         raise bad_request(f"{param} must describe an object (type 'object')", param=param,
                           code="invalid_schema")
@@ -203,7 +221,7 @@ def _tool_choice(raw: Any, tools: list[dict[str, Any]]) -> tuple[str, str | None
                           "{'type': 'function', 'function': {'name': ...}}",
                           param="tool_choice")
     if name not in {t["function"]["name"] for t in tools}:
-        raise bad_request(f"tool_choice names {name!r}, which is not in 'tools'",
+        raise bad_request(f"tool_choice names {short(name)}, which is not in 'tools'",
                           param="tool_choice")
     return "function", name
 
@@ -213,12 +231,15 @@ def _number(body: dict[str, Any], key: str, lo: float, hi: float, default: float
     if v is None:
         return default
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-        raise bad_request(f"{key} must be a number in [{lo}, {hi}], got {v!r}", param=key)
+        raise bad_request(f"{key} must be a number in [{lo}, {hi}], got {short(v)}",
+                          param=key)
     return float(v)
 
 
 def _sampling(body: dict[str, Any], req: ChatRequest) -> None:
     req.temperature = _number(body, "temperature", 0.0, 2.0, 1.0)
+    if 0 < req.temperature < MIN_TEMPERATURE:
+        req.temperature = MIN_TEMPERATURE
     req.top_p = _number(body, "top_p", 0.0, 1.0, 1.0)
     if req.top_p == 0:
         raise bad_request("top_p must be greater than 0", param="top_p")
@@ -227,23 +248,21 @@ def _sampling(body: dict[str, Any], req: ChatRequest) -> None:
         if v is None:
             continue
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise bad_request(f"{key} must be a positive integer, got {v!r}", param=key)
+            raise bad_request(f"{key} must be a positive integer, got {short(v)}",
+                              param=key)
         req.max_tokens = v
         break
     n = body.get("n", 1)
     if n != 1:
-        raise bad_request(f"n={n!r} is not supported: this server returns one choice (n=1)",
+        raise bad_request(f"n={short(n)} is not supported: this server returns one choice "
+                          "(n=1)",
                           param="n", code="unsupported_parameter")
-    stop = body.get("stop")
-    stops = [stop] if isinstance(stop, str) else stop if stop is not None else []
-    if not isinstance(stops, list) or len(stops) > 4 \
-            or not all(isinstance(s, str) and s for s in stops):
-        raise bad_request("stop must be a string or a list of up to 4 non-empty strings",
-                          param="stop")
-    req.stop = stops
+    req.stop = _stops(body.get("stop"))
     seed = body.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise bad_request("seed must be an integer", param="seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                             or not SEED_RANGE[0] <= seed <= SEED_RANGE[1]):
+        raise bad_request(f"seed must be an integer in [-2**63, 2**63 - 1], got {short(seed)}",
+                          param="seed")
     req.seed = seed
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
@@ -251,3 +270,12 @@ def _sampling(body: dict[str, Any], req: ChatRequest) -> None:
     req.stream = stream
     opts = body.get("stream_options") or {}
     req.include_usage = bool(isinstance(opts, dict) and opts.get("include_usage"))
+
+
+def _stops(stop: Any) -> list[str]:
+    stops = [stop] if isinstance(stop, str) else stop if stop is not None else []
+    if not isinstance(stops, list) or len(stops) > MAX_STOPS \
+            or not all(isinstance(s, str) and 0 < len(s) <= MAX_STOP_CHARS for s in stops):
+        raise bad_request(f"stop must be a string or a list of up to {MAX_STOPS} strings of "
+                          f"1 to {MAX_STOP_CHARS} characters", param="stop")
+    return stops
