@@ -63,6 +63,9 @@ def test_a_truncated_weights_file_is_damaged_everywhere_until_force_rebuilds_it(
     code, out = _cli("eval", "run", "--model", "tiny-test", "--suite", "bfcl:simple_python",
                      "--limit", "1", "-o", str(tmp_path / "eval"))
     assert code == 2 and f"damaged ({why}); rebuild it: {FORCE}" in out
+    for name in ("tiny-test", str(tiny.folder)):  # serve, by name and by path, loads nothing
+        code, out = _cli("serve", "--model", name, "--port", "1")
+        assert code == 2 and f"damaged ({why}); rebuild it: {FORCE}" in out
 
     code, out = _cli("models", "prepare", "tiny-test", "--force")
     assert code == 0 and "ready" in out

@@ -237,9 +237,11 @@ class ScriptedEngine:
 
 
 def resolve_model(name_or_path: str) -> str:
-    """An existing path as given (a model folder, or a scripted engine's reply file), else a
-    registry name through ``lamstudio.models`` (offline: a mistyped name fails at once)."""
-    if Path(name_or_path).exists():
+    """A scripted engine's reply file as given; anything else through ``lamstudio.models``:
+    a registry name, a folder (a prepared one is checked like one given by name) or a
+    ``.gguf`` file (offline: a mistyped name fails at once)."""
+    path = Path(name_or_path)
+    if path.is_file() and path.suffix.lower() != ".gguf":
         return name_or_path
     from lamstudio.models import resolve_model as _resolve
 
