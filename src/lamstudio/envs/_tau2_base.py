@@ -12,6 +12,7 @@ import copy
 import functools
 import hashlib
 import json
+import math
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
@@ -19,15 +20,24 @@ from lamstudio.envs._tau2_data import policy, pristine_db, tool_schemas
 
 
 def canonical(value: Any) -> Any:
-    """The database as tau2's pydantic models would dump it, made comparable: keys whose
-    value is None dropped (pydantic fills optional fields with None, db.json omits them)
-    and numbers as floats (pydantic turns ``12`` into ``12.0`` for float fields)."""
+    """The database as tau2's pydantic models would dump it (``mode="json"``), made
+    comparable: keys whose value is None dropped (pydantic fills optional fields with None,
+    db.json omits them), numbers as floats (pydantic turns ``12`` into ``12.0`` for float
+    fields; an unchecked assignment can leave ``True`` or ``2.0`` in an int field), and a
+    non-finite float as None (pydantic writes null). Data that compares equal in Python
+    canonicalizes equally (``True == 1 == 1.0``, ``-0.0 == 0.0``), which the reference
+    runner relies on to re-hash only what changed."""
     if isinstance(value, Mapping):
-        return {k: canonical(v) for k, v in value.items() if v is not None}
+        items = ((k, canonical(v)) for k, v in value.items())
+        return {k: v for k, v in items if v is not None}
     if isinstance(value, list | tuple):
         return [canonical(v) for v in value]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+    if isinstance(value, int | float):
+        try:
+            number = float(value) + 0.0  # + 0.0: -0.0 becomes 0.0
+        except OverflowError:  # an int past a float's range stays as it is
+            return value
+        return number if math.isfinite(number) else None
     return value
 
 
