@@ -205,14 +205,3 @@ class Tau2Env:
 
     def transfer_to_human_agents(self, summary: str) -> str:
         return "Transfer successful"
-
-
-def pick(value: Any, fields: tuple[str, ...], what: str) -> dict[str, Any]:
-    """Mimic constructing tau2's pydantic model from a dict: required fields checked, extra
-    keys dropped."""
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} must be an object")
-    missing = [f for f in fields if f not in value]
-    if missing:
-        raise ValueError(f"{what} is missing {', '.join(missing)}")
-    return {f: value[f] for f in fields}
