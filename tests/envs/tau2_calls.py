@@ -43,10 +43,11 @@ def _wrong_str(value: str, rng: random.Random) -> Any:
 
 
 def _wrong_number(value: int | float, rng: random.Random) -> Any:
-    options: list[Any] = [str(value), str(value), None, True, False, value + 0.5,
-                          value + 0.3, float(value), -value, 0, [value]]
+    # + 0.5 and + 0.3: a fraction that a price of 50 per bag makes whole, and one it does not
+    options: list[Any] = [str(value), str(value), None, True, value + 0.5, value + 0.3,
+                          float(value), [value]]
     if isinstance(value, float):
-        options += [int(value), round(value) + 0.3, f"{value:.2f}"]
+        options += [int(value), f"{value:.2f}"]
     return rng.choice(options)
 
 
@@ -84,32 +85,29 @@ def wrong_value(value: Any, rng: random.Random) -> Any:
     return None
 
 
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [path] if path else []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += _paths(v, (*path, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += _paths(v, (*path, i))
-    return out
+def _replace_somewhere(value: Any, rng: random.Random) -> Any:
+    """``value`` with itself or, half the time, something inside it made wrong."""
+    inside: list[Any] = list(value) if isinstance(value, dict) else \
+        list(range(len(value))) if isinstance(value, list) else []
+    if inside and rng.random() < 0.5:
+        key = rng.choice(inside)
+        value[key] = _replace_somewhere(value[key], rng)
+        return value
+    return wrong_value(value, rng)
 
 
 def mutate(call: Call, rng: random.Random) -> Call:
-    """The call with one argument (at any depth) wrong, dropped, or an extra one added."""
+    """The call with one argument wrong (at the top or inside a list or an object), or one
+    argument dropped, or an extra one added."""
     args = copy.deepcopy(call["arguments"])
-    paths = _paths(args)
     roll = rng.random()
-    if not paths or roll < 0.06:
+    if not args or roll < 0.06:
         args[rng.choice(["note", "user_id", "amount", "reason"])] = "extra"
     elif roll < 0.14:
         del args[rng.choice(list(args))]
     else:
-        path = rng.choice(paths)
-        parent = args
-        for key in path[:-1]:
-            parent = parent[key]
-        parent[path[-1]] = wrong_value(parent[path[-1]], rng)
+        key = rng.choice(list(args))
+        args[key] = _replace_somewhere(args[key], rng)
     return {"name": call["name"], "arguments": args}
 
 
@@ -145,11 +143,26 @@ def _sites(domain: str, rng: random.Random) -> dict[str, list[tuple[list[Call], 
     return sites
 
 
-def random_sequences(domain: str, count: int, seed: int) -> list[list[Call]]:
-    """``count`` call sequences for ``tau2:<domain>``. Each aims at one tool (a write tool
-    three times in four, every tool alike, however rarely the tasks call it): the task's
-    calls before it, valid; then 1-3 mutated versions of the call; the valid call half the
-    time; then the rest of the task, some of it mutated too."""
+def _segment(calls: list[Call], at: int, writes: frozenset[str],
+             rng: random.Random) -> list[Call]:
+    """A task's calls aimed at call ``at``: the calls before it, valid; 2-4 mutated
+    versions of it; the valid call half the time; the rest, some of it mutated too."""
+    out = copy.deepcopy(calls[:at])
+    out += [mutate(calls[at], rng) for _ in range(rng.randint(2, 4))]
+    if rng.random() < 0.5:
+        out.append(copy.deepcopy(calls[at]))
+    for call in calls[at + 1:]:
+        wrong = rng.random() < (0.3 if call["name"] in writes else 0.15)
+        out.append(mutate(call, rng) if wrong else copy.deepcopy(call))
+    return out
+
+
+def random_sequences(domain: str, count: int, seed: int,
+                     segments: int = 3) -> list[list[Call]]:
+    """``count`` call sequences for ``tau2:<domain>``, each of ``segments`` task segments
+    (one fresh environment serves several, as a replay's cost is mostly the environment).
+    A segment aims at one tool, a write tool three times in four, every tool alike however
+    rarely the tasks call it."""
     rng = random.Random(f"{domain}:{seed}")
     writes = write_tools(make_env(f"tau2:{domain}"))
     sites = _sites(domain, rng)
@@ -157,14 +170,11 @@ def random_sequences(domain: str, count: int, seed: int) -> list[list[Call]]:
     read_names = sorted(n for n in sites if n not in writes)
     out = []
     for _ in range(count):
-        name = rng.choice(write_names if rng.random() < 0.75 else read_names)
-        calls, at = rng.choice(sites[name])
-        sequence = copy.deepcopy(calls[:at])
-        sequence += [mutate(calls[at], rng) for _ in range(rng.randint(1, 3))]
-        if rng.random() < 0.5:
-            sequence.append(copy.deepcopy(calls[at]))
-        for call in calls[at + 1:]:
-            sequence.append(mutate(call, rng) if rng.random() < 0.3 else copy.deepcopy(call))
+        sequence: list[Call] = []
+        for _ in range(segments):
+            name = rng.choice(write_names if rng.random() < 0.75 else read_names)
+            calls, at = rng.choice(sites[name])
+            sequence += _segment(calls, at, writes, rng)
         out.append(sequence)
     return out
 
