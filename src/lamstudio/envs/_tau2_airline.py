@@ -107,8 +107,8 @@ class Tau2Airline(Tau2Env):
             raise ValueError("Gift card balance is not enough")
         if method["source"] == "gift_card":
             method["amount"] -= total_price
-        # tau2 builds the Payment (a whole amount) only now: a fractional total (a baggage
-        # count of 1.3) is refused after the gift card was debited, as in tau2.
+        # tau2 builds the Payment (a whole amount) only now: a fractional total (0.25 more
+        # non-free bags: 12.5) is refused after the gift card was debited, as in tau2.
         if total_price == 0:
             return None
         return dumped(Payment(payment_id=payment_id, amount=total_price))

@@ -1,9 +1,11 @@
 """What the tau2-bench domains share: the database as plain JSON data, tau2's tool schemas
 and policy, and a canonical state hash.
 
-lamstudio re-implements the domains' tools over plain dicts (tau2 keeps pydantic models);
+lamstudio re-implements the domains' tools over plain dicts (tau2 keeps pydantic models;
+the arguments meet the same models where tau2's tools build them: ``_tau2_models``);
 ``tests/envs/test_tau2_agreement.py`` replays every task's ground truth in both and compares
-the final databases.
+the final databases, ``tests/envs/test_tau2_random_calls.py`` the same for random calls
+with wrongly typed arguments.
 """
 
 from __future__ import annotations
