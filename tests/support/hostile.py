@@ -57,6 +57,14 @@ ARGUMENT_STRINGS: dict[str, str] = {
     "not_object": "[1, 2]",
 }
 
+# Values a parsed tool-call argument can hold (within lamstudio.io.parse_json's limits) that a
+# careless model sends where a short string or a number belongs.
+ARGUMENT_VALUES: dict[str, Any] = {
+    "null": None, "object": {"a": 1}, "list": [1, "a"], "deep_100": deep_object(100),
+    "int_4000_digits": int("7" * 4000), "fraction": 0.3, "number_text": "100",
+    "text_100k": "x" * 100_000, "lone_surrogate": LONE_SURROGATE,
+}
+
 # Tool calls as a careless OpenAI-compatible server might put them in a message.
 BAD_TOOL_CALLS: dict[str, Any] = {
     "no_name": {"id": "c0", "type": "function", "function": {"arguments": "{}"}},

@@ -1,19 +1,30 @@
 """tau2-bench's airline domain over plain dicts: the same checks, in the same order, and the
 same writes as ``tau2/domains/airline/tools.py`` (Apache-2.0, from Sierra's MIT
-tau-bench). Descriptions for the model come from tau2's own schemas."""
+tau-bench). Arguments are checked (and converted) only where tau2's tools build a pydantic
+model from them, with the same models (``_tau2_models``): flights, passengers and payments
+given as objects, the new reservation, a certificate, a payment for an update; anything
+else is used, and stored, as given, as tau2 does. Descriptions for the model come from
+tau2's own schemas."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
-from lamstudio.envs._tau2_base import Tau2Env, pick
+from pydantic import BaseModel
 
-_PASSENGER = ("first_name", "last_name", "dob")
-_PAYMENT = ("payment_id", "amount")
-_FLIGHT_INFO = ("flight_number", "date")
-_LITERALS = {"flight_type": ("round_trip", "one_way"),
-             "cabin": ("business", "economy", "basic_economy"), "insurance": ("yes", "no")}
+from lamstudio.envs._tau2_base import Tau2Env
+from lamstudio.envs._tau2_models import (
+    Certificate,
+    FlightInfo,
+    Passenger,
+    Payment,
+    Reservation,
+    ReservationFlight,
+    dumped,
+    models_if_all_dicts,
+)
+
 _NOW = "2024-05-15T15:00:00"  # tau2's fixed clock
 _AIRPORTS = [("SFO", "San Francisco"), ("JFK", "New York"), ("LAX", "Los Angeles"),
              ("ORD", "Chicago"), ("DFW", "Dallas"), ("DEN", "Denver"), ("SEA", "Seattle"),
@@ -23,20 +34,13 @@ _AIRPORTS = [("SFO", "San Francisco"), ("JFK", "New York"), ("LAX", "Los Angeles
              ("DTW", "Detroit"), ("PHL", "Philadelphia"), ("LGA", "LaGuardia")]
 
 
-def _models(values: list[Any], fields: tuple[str, ...], what: str) -> list[Any]:
-    # tau2 converts only when every element is a dict (then pydantic drops extra keys).
-    if all(isinstance(v, dict) for v in values):
-        return [pick(v, fields, what) for v in values]
+def _plain(values: Any) -> Any:
+    """What tau2 stores from a list it may have turned into models: the models as data,
+    anything else (a string where a passenger belongs) as it came."""
+    values = copy.deepcopy(values)
+    if isinstance(values, list):
+        return [dumped(v) if isinstance(v, BaseModel) else v for v in values]
     return values
-
-
-def _int_amount(payment: dict[str, Any]) -> dict[str, Any]:
-    amount = payment["amount"]  # pydantic's int field: 100.0 -> 100, 100.5 refused
-    if isinstance(amount, float) and amount.is_integer():
-        amount = int(amount)
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        raise ValueError(f"payment amount {amount!r} is not a whole number")
-    return {**payment, "amount": amount}
 
 
 class Tau2Airline(Tau2Env):
@@ -76,12 +80,14 @@ class Tau2Airline(Tau2Env):
                 leave_after: str | None = None) -> list[dict[str, Any]]:
         out = []
         for f in self.state["flights"].values():
-            day = f["dates"].get(date)
+            # tau2's order: an origin that matches no flight never looks at the date (so a
+            # list for a date is no error then).
             if ((origin is None or f["origin"] == origin)
                     and (destination is None or f["destination"] == destination)
-                    and day is not None and day["status"] == "available"
+                    and date in f["dates"] and f["dates"][date]["status"] == "available"
                     and (leave_after is None
                          or f["scheduled_departure_time_est"] >= leave_after)):
+                day = f["dates"][date]
                 out.append({k: f[k] for k in ("flight_number", "origin", "destination")}
                            | {"status": "available",
                               "scheduled_departure_time_est": f["scheduled_departure_time_est"],
@@ -91,7 +97,7 @@ class Tau2Airline(Tau2Env):
         return out
 
     def _payment_for_update(self, user: dict[str, Any], payment_id: str,
-                            total_price: int) -> dict[str, Any] | None:
+                            total_price: float) -> dict[str, Any] | None:
         if payment_id not in user["payment_methods"]:
             raise ValueError("Payment method not found")
         method = user["payment_methods"][payment_id]
@@ -101,7 +107,11 @@ class Tau2Airline(Tau2Env):
             raise ValueError("Gift card balance is not enough")
         if method["source"] == "gift_card":
             method["amount"] -= total_price
-        return {"payment_id": payment_id, "amount": total_price} if total_price != 0 else None
+        # tau2 builds the Payment (a whole amount) only now: a fractional total (0.25 more
+        # non-free bags: 12.5) is refused after the gift card was debited, as in tau2.
+        if total_price == 0:
+            return None
+        return dumped(Payment(payment_id=payment_id, amount=total_price))
 
     # -- reads --
     def get_reservation_details(self, reservation_id: str) -> dict[str, Any]:
@@ -140,64 +150,57 @@ class Tau2Airline(Tau2Env):
                          passengers: list[Any], payment_methods: list[Any],
                          total_baggages: int, nonfree_baggages: int,
                          insurance: str) -> dict[str, Any]:
-        flights = _models(flights, _FLIGHT_INFO, "flight")
-        passengers = _models(passengers, _PASSENGER, "passenger")
-        payment_methods = [_int_amount(p) for p in _models(payment_methods, _PAYMENT,
-                                                             "payment method")]
+        flights = models_if_all_dicts(flights, FlightInfo)
+        passengers = models_if_all_dicts(passengers, Passenger)
+        payments = models_if_all_dicts(payment_methods, Payment)
         user = self._user(user_id)
         reservation_id = next((r for r in ("HATHAT", "HATHAU", "HATHAV")
                                if r not in self.state["reservations"]), None)
         if reservation_id is None:
             raise ValueError("Too many reservations")
-        for field, value in (("flight_type", flight_type), ("cabin", cabin),
-                             ("insurance", insurance)):
-            if value not in _LITERALS[field]:  # tau2's Reservation model refuses it here
-                raise ValueError(f"{field} must be one of {', '.join(_LITERALS[field])}")
-        reservation = {
-            "reservation_id": reservation_id, "user_id": user_id, "origin": origin,
-            "destination": destination, "flight_type": flight_type, "cabin": cabin,
-            "flights": [], "passengers": copy.deepcopy(passengers),
-            "payment_history": copy.deepcopy(payment_methods), "created_at": _NOW,
-            "total_baggages": total_baggages, "nonfree_baggages": nonfree_baggages,
-            "insurance": insurance}
+        # tau2's Reservation model checks (and converts) every scalar argument here.
+        reservation = dumped(Reservation(
+            reservation_id=reservation_id, user_id=user_id, origin=origin,
+            destination=destination, flight_type=flight_type, cabin=cabin, flights=[],
+            passengers=passengers, payment_history=payments, created_at=_NOW,
+            total_baggages=total_baggages, nonfree_baggages=nonfree_baggages,
+            insurance=insurance))
         total_price, instances = 0, []
         for info in flights:
-            flight = self._flight(info["flight_number"])
-            instance = self._available(info["flight_number"], info["date"], cabin,
-                                       len(passengers))
-            price = instance["prices"][cabin]
-            reservation["flights"].append({
-                "origin": flight["origin"], "destination": flight["destination"],
-                "flight_number": info["flight_number"], "date": info["date"], "price": price})
+            flight = self._flight(info.flight_number)
+            instance = self._available(info.flight_number, info.date, cabin, len(passengers))
+            reservation["flights"].append(dumped(ReservationFlight(
+                flight_number=info.flight_number, origin=flight["origin"],
+                destination=flight["destination"], date=info.date,
+                price=instance["prices"][cabin])))
             instances.append(instance)
-            total_price += price * len(passengers)
+            total_price += instance["prices"][cabin] * len(passengers)
         if insurance == "yes":
             total_price += 30 * len(passengers)
-        total_price += 50 * nonfree_baggages
-        self._check_payments(user, payment_methods, total_price)
-        for payment in payment_methods:
-            method = user["payment_methods"][payment["payment_id"]]
+        total_price += 50 * nonfree_baggages  # the argument as given (tau2: "1" fails here)
+        self._check_payments(user, payments, total_price)
+        for payment in payments:
+            method = user["payment_methods"][payment.payment_id]
             if method["source"] == "gift_card":
-                method["amount"] -= payment["amount"]
+                method["amount"] -= payment.amount
             elif method["source"] == "certificate":
-                user["payment_methods"].pop(payment["payment_id"])
+                user["payment_methods"].pop(payment.payment_id)
         for instance in instances:
             instance["available_seats"][cabin] -= len(passengers)
         self.state["reservations"][reservation_id] = reservation
         self.state["users"][user_id]["reservations"].append(reservation_id)
         return reservation
 
-    def _check_payments(self, user: dict[str, Any], payments: list[dict[str, Any]],
-                        total_price: int) -> None:
+    def _check_payments(self, user: dict[str, Any], payments: list[Payment],
+                        total_price: float) -> None:
         for payment in payments:
-            if payment["payment_id"] not in user["payment_methods"]:
-                raise ValueError(f"Payment method {payment['payment_id']} not found")
-            method = user["payment_methods"][payment["payment_id"]]
+            if payment.payment_id not in user["payment_methods"]:
+                raise ValueError(f"Payment method {payment.payment_id} not found")
+            method = user["payment_methods"][payment.payment_id]
             if method["source"] in {"gift_card", "certificate"} and \
-                    method["amount"] < payment["amount"]:
-                raise ValueError(f"Not enough balance in payment method "
-                                 f"{payment['payment_id']}")
-        paid = sum(p["amount"] for p in payments)
+                    method["amount"] < payment.amount:
+                raise ValueError(f"Not enough balance in payment method {payment.payment_id}")
+        paid = sum(p.amount for p in payments)
         if paid != total_price:
             raise ValueError(f"Payment amount does not add up, total price is {total_price}, "
                              f"but paid {paid}")
@@ -215,8 +218,9 @@ class Tau2Airline(Tau2Env):
         for payment_id in ("certificate_3221322", "certificate_3221323",
                            "certificate_3221324"):
             if payment_id not in user["payment_methods"]:
-                user["payment_methods"][payment_id] = {"id": payment_id, "amount": amount,
-                                                       "source": "certificate"}
+                # tau2's Certificate model: the amount a float ("100" -> 100.0, None refused)
+                user["payment_methods"][payment_id] = dumped(Certificate(
+                    id=payment_id, amount=amount, source="certificate"))
                 return f"Certificate {payment_id} added to user {user_id} with amount {amount}."
         raise ValueError("Too many certificates")
 
@@ -228,31 +232,33 @@ class Tau2Airline(Tau2Env):
         payment = self._payment_for_update(user, payment_id, total_price)
         if payment is not None:
             reservation["payment_history"].append(payment)
+        # tau2 assigns these to its model unchecked (no validate_assignment): kept as given.
         reservation["total_baggages"] = total_baggages
         reservation["nonfree_baggages"] = nonfree_baggages
         return reservation
 
     def update_reservation_flights(self, reservation_id: str, cabin: str, flights: list[Any],
                                    payment_id: str) -> dict[str, Any]:
-        flights = _models(flights, _FLIGHT_INFO, "flight")
+        flights = models_if_all_dicts(flights, FlightInfo)
         reservation = self._reservation(reservation_id)
         user = self._user(reservation["user_id"])
         count = len(reservation["passengers"])
         total_price, new_flights = 0, []
         for info in flights:
             same = next((f for f in reservation["flights"]
-                         if f["flight_number"] == info["flight_number"]
-                         and f["date"] == info["date"] and cabin == reservation["cabin"]),
+                         if f["flight_number"] == info.flight_number
+                         and f["date"] == info.date and cabin == reservation["cabin"]),
                         None)
             if same:
                 total_price += same["price"] * count
                 new_flights.append(same)
                 continue
-            flight = self._flight(info["flight_number"])
-            instance = self._available(info["flight_number"], info["date"], cabin, count)
-            segment = {"flight_number": info["flight_number"], "date": info["date"],
-                       "price": instance["prices"][cabin], "origin": flight["origin"],
-                       "destination": flight["destination"]}
+            flight = self._flight(info.flight_number)
+            instance = self._available(info.flight_number, info.date, cabin, count)
+            segment = dumped(ReservationFlight(
+                flight_number=info.flight_number, origin=flight["origin"],
+                destination=flight["destination"], date=info.date,
+                price=instance["prices"][cabin]))
             total_price += segment["price"] * count
             new_flights.append(segment)
         total_price -= sum(f["price"] for f in reservation["flights"]) * count
@@ -260,14 +266,14 @@ class Tau2Airline(Tau2Env):
         if payment is not None:
             reservation["payment_history"].append(payment)
         reservation["flights"] = new_flights
-        reservation["cabin"] = cabin
+        reservation["cabin"] = cabin  # unchecked in tau2 too (no flight needs it if none new)
         return reservation
 
     def update_reservation_passengers(self, reservation_id: str,
                                       passengers: list[Any]) -> dict[str, Any]:
-        passengers = _models(passengers, _PASSENGER, "passenger")
+        passengers = models_if_all_dicts(passengers, Passenger)
         reservation = self._reservation(reservation_id)
         if len(passengers) != len(reservation["passengers"]):
             raise ValueError("Number of passengers does not match")
-        reservation["passengers"] = copy.deepcopy(passengers)
+        reservation["passengers"] = _plain(passengers)
         return reservation

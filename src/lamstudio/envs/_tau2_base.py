@@ -1,9 +1,11 @@
 """What the tau2-bench domains share: the database as plain JSON data, tau2's tool schemas
 and policy, and a canonical state hash.
 
-lamstudio re-implements the domains' tools over plain dicts (tau2 keeps pydantic models);
+lamstudio re-implements the domains' tools over plain dicts (tau2 keeps pydantic models;
+the arguments meet the same models where tau2's tools build them: ``_tau2_models``);
 ``tests/envs/test_tau2_agreement.py`` replays every task's ground truth in both and compares
-the final databases.
+the final databases, ``tests/envs/test_tau2_random_calls.py`` the same for random calls
+with wrongly typed arguments.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import copy
 import functools
 import hashlib
 import json
+import math
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
@@ -19,15 +22,24 @@ from lamstudio.envs._tau2_data import policy, pristine_db, tool_schemas
 
 
 def canonical(value: Any) -> Any:
-    """The database as tau2's pydantic models would dump it, made comparable: keys whose
-    value is None dropped (pydantic fills optional fields with None, db.json omits them)
-    and numbers as floats (pydantic turns ``12`` into ``12.0`` for float fields)."""
+    """The database as tau2's pydantic models would dump it (``mode="json"``), made
+    comparable: keys whose value is None dropped (pydantic fills optional fields with None,
+    db.json omits them), numbers as floats (pydantic turns ``12`` into ``12.0`` for float
+    fields; an unchecked assignment can leave ``True`` or ``2.0`` in an int field), and a
+    non-finite float as None (pydantic writes null). Data that compares equal in Python
+    canonicalizes equally (``True == 1 == 1.0``, ``-0.0 == 0.0``), which the reference
+    runner relies on to re-hash only what changed."""
     if isinstance(value, Mapping):
-        return {k: canonical(v) for k, v in value.items() if v is not None}
+        items = ((k, canonical(v)) for k, v in value.items())
+        return {k: v for k, v in items if v is not None}
     if isinstance(value, list | tuple):
         return [canonical(v) for v in value]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+    if isinstance(value, int | float):
+        try:
+            number = float(value) + 0.0  # + 0.0: -0.0 becomes 0.0
+        except OverflowError:  # an int past a float's range stays as it is
+            return value
+        return number if math.isfinite(number) else None
     return value
 
 
@@ -195,14 +207,3 @@ class Tau2Env:
 
     def transfer_to_human_agents(self, summary: str) -> str:
         return "Transfer successful"
-
-
-def pick(value: Any, fields: tuple[str, ...], what: str) -> dict[str, Any]:
-    """Mimic constructing tau2's pydantic model from a dict: required fields checked, extra
-    keys dropped."""
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} must be an object")
-    missing = [f for f in fields if f not in value]
-    if missing:
-        raise ValueError(f"{what} is missing {', '.join(missing)}")
-    return {f: value[f] for f in fields}

@@ -30,14 +30,53 @@ from loguru import logger
 logger.remove()  # tau2 logs a warning per failing ground-truth call
 job = json.load(open(sys.argv[1]))
 exec(job["digest_source"])
+
+
+def start_of(db):
+    # Per table of the untouched database: its data, each entity's hash entry, their sum.
+    out = {}
+    for t, v in db.items():
+        if isinstance(v, dict):
+            entries = {k: _entry(k, entity_digest(x)) for k, x in v.items()}
+            out[t] = (v, entries, sum(entries.values()) % _MOD)
+    return out
+
+
+def quick_hash(db, start):
+    # canonical_hash(db), re-hashing only the entities that differ from the untouched
+    # database (equal data canonicalizes equally: canonical() makes numbers floats).
+    parts = {}
+    for t, v in db.items():
+        if t not in start or not isinstance(v, dict):
+            parts[t] = f"{table_sum(v):064x}" if isinstance(v, dict) else entity_digest(v)
+            continue
+        data, entries, total = start[t]
+        total -= sum(entries[k] for k in data.keys() - v.keys())
+        for k, x in v.items():
+            if k in data and data[k] == x:
+                continue
+            total += _entry(k, entity_digest(x)) - entries.get(k, 0)
+        parts[t] = f"{total % _MOD:064x}"
+    return _combine(parts)
+
+
 out = {}
 for domain, tasks in job["domains"].items():
     mod = importlib.import_module(f"tau2.domains.{domain}.environment")
+    first = mod.get_environment()
+    start = start_of(first.tools.db.model_dump(mode="json"))
+    if job.get("quick"):  # validate db.json's data, read once, for each replay
+        db_class = type(first.tools.db)
+        utils = importlib.import_module(f"tau2.domains.{domain}.utils")
+        data = json.load(open(getattr(utils, f"{domain.upper()}_DB_PATH")))
+        fresh = lambda: mod.get_environment(db=db_class.model_validate(data))
+    else:  # as tau2 makes one, timed for benchmarks
+        fresh = mod.get_environment
     results, step_s, steps = [], 0.0, 0
     t0 = time.perf_counter()
     for calls in tasks:
-        env = mod.get_environment()
-        errors = []
+        env = fresh()
+        errors, hashes = [], []
         for c in calls:
             ts = time.perf_counter()
             try:
@@ -47,14 +86,18 @@ for domain, tasks in job["domains"].items():
                 errors.append(f"{type(e).__name__}: {e}")
             step_s += time.perf_counter() - ts
             steps += 1
-        env.get_db_hash()  # tau2's own hash, timed as part of a replay
+            if job.get("trace"):  # the database after every call, to find where replays part
+                hashes.append(quick_hash(env.tools.db.model_dump(mode="json"), start))
+        if not job.get("quick"):
+            env.get_db_hash()  # tau2's own hash, timed as part of a replay
         results.append({"errors": errors, "db": env.tools.db.model_dump(mode="json")})
+        if job.get("trace"):
+            results[-1]["hashes"] = hashes
     replay_s = time.perf_counter() - t0
     for r in results:
-        r["hash"] = canonical_hash(r.pop("db"))
-    env = mod.get_environment()
-    kinds = {n: env.tools.tool_type(n).value for n in env.tools.get_tools()}
-    schemas = [{**t.openai_schema, "x-tau2-kind": kinds[t.name]} for t in env.get_tools()]
+        r["hash"] = quick_hash(r.pop("db"), start)
+    kinds = {n: first.tools.tool_type(n).value for n in first.tools.get_tools()}
+    schemas = [{**t.openai_schema, "x-tau2-kind": kinds[t.name]} for t in first.get_tools()]
     out[domain] = {"results": results, "replay_s": replay_s, "step_s": step_s,
                    "steps": steps, "schemas": schemas}
 json.dump(out, open(sys.argv[2], "w"))
@@ -74,21 +117,27 @@ class Tau2Reference:
 def _digest_source() -> str:
     funcs = [_tau2_base.canonical, _tau2_base.entity_digest, _tau2_base._entry,
              _tau2_base.table_sum, _tau2_base._combine, _tau2_base.canonical_hash]
-    head = ("import hashlib, json\nfrom collections.abc import Mapping\nfrom typing import Any\n"
-            f"_MOD = {_tau2_base._MOD}\n")
+    head = ("import hashlib, json, math\nfrom collections.abc import Mapping\n"
+            f"from typing import Any\n_MOD = {_tau2_base._MOD}\n")
     return head + "\n".join(inspect.getsource(f) for f in funcs)
 
 
 def run_tau2_reference(venv: Any, domains: dict[str, list[list[dict[str, Any]]]],
-                       use_cache: bool = True, parallel: bool = True) -> Tau2Reference:
+                       use_cache: bool = True, parallel: bool = True,
+                       trace: bool = False, quick: bool = False) -> Tau2Reference:
     """Replay ``domains[name]`` (a list of call lists, one per task) in tau2's own
     environments inside ``venv`` (a built ``lamstudio.eval.ReferenceEnv``); one process
-    per domain, side by side unless ``parallel`` is False (benchmarks time them alone)."""
+    per domain, side by side unless ``parallel`` is False (benchmarks time them alone).
+    ``trace`` adds each replay's ``hashes``: the database's hash after every call;
+    ``quick`` skips tau2's own hash of each final database (timed for benchmarks only)."""
     from lamstudio._reference_env import ReferenceUnavailable
 
     job = {"digest_source": _digest_source(), "domains": domains}
+    for flag, on in (("trace", trace), ("quick", quick)):
+        if on:  # only then, so the jobs without it keep their cache keys
+            job[flag] = True
     blob = json.dumps(job, sort_keys=True).encode()
-    key = hashlib.sha256(blob + venv._stamp().encode()).hexdigest()
+    key = hashlib.sha256(blob + _RUNNER.encode() + venv._stamp().encode()).hexdigest()
     cache = venv.root / "replay-cache" / f"{key[:32]}.json"
     if use_cache and cache.exists():
         return Tau2Reference(json.loads(cache.read_text()), True)
@@ -99,8 +148,7 @@ def run_tau2_reference(venv: Any, domains: dict[str, list[list[dict[str, Any]]]]
         procs = {}
         for domain, tasks in domains.items():  # one process per domain, run side by side
             job_path, out_path = Path(tmp) / f"{domain}.job.json", Path(tmp) / f"{domain}.out"
-            job_path.write_text(json.dumps({"digest_source": job["digest_source"],
-                                            "domains": {domain: tasks}}))
+            job_path.write_text(json.dumps({**job, "domains": {domain: tasks}}))
             procs[domain] = (subprocess.Popen(
                 [str(venv.python), str(script), str(job_path), str(out_path)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp),

@@ -1,7 +1,10 @@
 """tau2-bench's retail domain over plain dicts: the same checks, in the same order, and the
 same writes as ``tau2/domains/retail/tools.py`` (Apache-2.0, from Sierra's MIT tau-bench),
-so a failing call leaves the database exactly as tau2's does. Descriptions for the model
-come from tau2's own schemas (``data/tau2/retail_tools.json``)."""
+so a failing call leaves the database exactly as tau2's does. Arguments are checked (and
+converted) only where tau2's tools build a pydantic model from them, with the same models
+(``_tau2_models``): here the new address; the agreement tests replay random wrongly typed
+calls in both. Descriptions for the model come from tau2's own schemas
+(``data/tau2/retail_tools.json``)."""
 
 from __future__ import annotations
 
@@ -9,14 +12,17 @@ import json
 from typing import Any
 
 from lamstudio.envs._tau2_base import Tau2Env
+from lamstudio.envs._tau2_models import UserAddress, dumped
 
 _REASONS = {"no longer needed", "ordered by mistake"}
 
 
 def _address(address1: str, address2: str, city: str, state: str, country: str,
              zip: str) -> dict[str, Any]:
-    return {"address1": address1, "address2": address2, "city": city, "state": state,
-            "country": country, "zip": zip}
+    # tau2 builds its UserAddress model: six strings, nothing converted (a number for the
+    # zip or None for address2 is refused).
+    return dumped(UserAddress(address1=address1, address2=address2, city=city, state=state,
+                              country=country, zip=zip))
 
 
 def _count_check(order: dict[str, Any], item_ids: list[str], message: str) -> None:
