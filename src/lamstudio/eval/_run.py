@@ -95,13 +95,24 @@ class OpenAIGenerator:
             if isinstance(res, Exception):
                 out.append({"output": "", "error": f"{type(res).__name__}: {res}"})
             elif res.tool_calls:
-                calls = [{"name": names.get(c["function"]["name"], c["function"]["name"]),
-                          "arguments": c["function"].get("arguments", {})}
-                         for c in res.tool_calls]
-                out.append({"calls": calls})
-            else:
+                out.append({"calls": [_original_name(c, names) for c in res.tool_calls]})
+            elif res.content is None or isinstance(res.content, str):
                 out.append({"output": res.content or ""})
+            else:  # a reply, but not text: scored as no answer, with the reason kept
+                out.append({"output": "", "error": f"bad_content: the reply's content is a "
+                                                   f"{type(res.content).__name__}, not text"})
         return out
+
+
+def _original_name(call: Any, names: dict[str, str]) -> Any:
+    """A wire call with its original tool name; a malformed one is passed on as sent, for
+    ``calls_from_json`` to refuse with its reason (never a KeyError that ends the run)."""
+    fn = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(fn, dict):
+        return call
+    name = fn.get("name")
+    return {"name": names.get(name, name) if isinstance(name, str) else name,
+            "arguments": fn.get("arguments", {})}
 
 
 def _wire(msgs: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
