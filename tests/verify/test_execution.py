@@ -92,6 +92,10 @@ def test_match_rules():
     assert result_matches("  HELLO world\n", "HELLO world")
 
 
+def test_a_recorded_result_nested_100k_deep_is_compared_as_text_not_a_crash():
+    assert not result_matches("[" * 100_000, {"a": 1})
+
+
 def test_integers_and_strings_compare_exactly_only_floats_get_a_tolerance():
     assert not result_matches("2000001", 2000000)
     assert not result_matches('{"n": 2000001}', {"n": 2000000})

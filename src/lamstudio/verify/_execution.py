@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from lamstudio.io import JsonValueError, parse_json
 from lamstudio.schema import Message, Trajectory
 from lamstudio.verify._verdict import Verdict
 
@@ -70,8 +71,8 @@ def values_match(a: Any, b: Any, rel_tol: float = 1e-6) -> bool:
 def result_matches(recorded: str, actual: Any, rel_tol: float = 1e-6) -> bool:
     """Does a recorded ``tool`` message's content match a fresh result?"""
     try:
-        parsed = json.loads(recorded)
-    except ValueError:
+        parsed = parse_json(recorded)  # a record's text: 100k levels must not raise
+    except JsonValueError:
         text = actual if isinstance(actual, str) else json.dumps(actual, ensure_ascii=False)
         return recorded.strip() == text.strip()
     return values_match(parsed, actual, rel_tol)
