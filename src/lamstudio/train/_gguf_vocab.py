@@ -37,7 +37,7 @@ def _is(node: Any, want: dict[str, Any]) -> bool:
 def pre_name(spec: dict[str, Any]) -> str:
     """llama.cpp's ``tokenizer.ggml.pre`` that splits text as ``spec`` (tokenizer.json) does.
 
-    gpt2: the GPT-2 regex alone; smollm: single digits first, then the GPT-2 regex (SmolLM's
+    gpt-2: the GPT-2 regex alone; smollm: single digits first, then the GPT-2 regex (SmolLM's
     tokenizer, and the ones ``lamstudio build-tokenizer`` trains); qwen2: Qwen2's regex (its
     NFC normalizer is the one difference llama.cpp is known to ignore).
     """
@@ -45,7 +45,7 @@ def pre_name(spec: dict[str, Any]) -> str:
     steps = pre.get("pretokenizers") if _is(pre, {"type": "Sequence"}) else [pre]
     steps = steps if isinstance(steps, list) else [pre]
     if norm is None and len(steps) == 1 and _is(steps[0], _BYTE_LEVEL):
-        return "gpt2"
+        return "gpt-2"  # llama.cpp's spelling; "gpt2" fails to load
     if norm is None and len(steps) == 2 and _is(steps[0], _DIGITS) \
             and _is(steps[1], _BYTE_LEVEL):
         return "smollm"
@@ -54,8 +54,8 @@ def pre_name(spec: dict[str, Any]) -> str:
         return "qwen2"
     kinds = [s.get("type") if isinstance(s, dict) else None for s in steps]
     raise TrainError(f"GGUF export: the tokenizer's pre-tokenizer ({kinds}, normalizer "
-                     f"{(norm or {}).get('type')}) is none llama.cpp reproduces (gpt2, smollm, "
-                     "qwen2); the file would tokenize differently from training")
+                     f"{(norm or {}).get('type')}) is none llama.cpp reproduces (gpt-2, "
+                     "smollm, qwen2); the file would tokenize differently from training")
 
 
 def _spec(tokenizer: Any) -> dict[str, Any]:

@@ -92,8 +92,9 @@ def write_file(path: Path, ftype: str, model: Any, arch: Arch,
         writer.close()
 
 
-def llama_cpp_quantize(source: Path, path: Path, ftype: str) -> None:
-    """``source`` (an f16 / f32 GGUF) requantized by llama.cpp into ``path``."""
+def llama_cpp_quantize(source: Path, path: Path, ftype: str | int) -> None:
+    """``source`` (an f16 / f32 GGUF) requantized by llama.cpp into ``path`` (``ftype``: a
+    name of ``LLAMA_CPP_TYPES`` or a ``LLAMA_FTYPE_*`` value)."""
     import ctypes
 
     import llama_cpp
@@ -104,7 +105,7 @@ def llama_cpp_quantize(source: Path, path: Path, ftype: str) -> None:
         _logger.set_verbose(False)
     llama_cpp.llama_backend_init()
     params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = LLAMA_CPP_TYPES[ftype]
+    params.ftype = LLAMA_CPP_TYPES[ftype] if isinstance(ftype, str) else ftype
     params.nthread = max(1, len(os.sched_getaffinity(0)))
     rc = llama_cpp.llama_model_quantize(str(source).encode(), str(path).encode(),
                                         ctypes.byref(params))
