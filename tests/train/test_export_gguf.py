@@ -28,6 +28,7 @@ from gguf_helpers import (
 )
 from tests.support.hostile import ARGUMENT_STRINGS, REPLY_TEXTS, ROLE_FORGERY
 from train_helpers import recipe
+from transformers import AutoTokenizer
 from typer.testing import CliRunner
 
 from lamstudio.cli import app
@@ -124,6 +125,12 @@ def test_the_file_loads_in_transformers_with_the_source_logits(
     assert ("output.weight" in tensor_types(files[0].path)) == (kind == "qwen2")  # untied
     if kind == "qwen2":
         assert "blk.0.attn_q.bias" in tensor_types(files[0].path)
+    # The tokenizer transformers builds from the file (what ``--model file.gguf`` prepares)
+    # splits text as the source's does and renders with the same template.
+    back = AutoTokenizer.from_pretrained(str(tmp_path), gguf_file=files[1].path.name)
+    for text in TEXTS:
+        assert back(text)["input_ids"] == tok(text)["input_ids"], text
+    assert Renderer(back).template == Renderer(tok).template
 
 
 # ----- llama.cpp ----------------------------------------------------------------------------
@@ -205,18 +212,19 @@ def lora_run(assets: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) 
     raw = recipe(assets, run_dir, train={"lr": 5e-2, "max_steps": 3, "save_steps": 10},
                  data={"template": "chatml_tools"})
     with warnings.catch_warnings():  # the nano vocabulary has no ChatML tokens: it splits them
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", UserWarning)
         train(load_config(base=raw))
     return run_dir
 
 
+@pytest.mark.filterwarnings("ignore:the chatml_tools template's tokens")
 def test_a_run_is_merged_first_and_keeps_its_template(lora_run: Path, tmp_path: Path) -> None:
     """The LoRA adapter is in the file's weights (= the merged HF export, != the base), and
     the template is the run's ``data.template``, not what the base folder would pick."""
     merged = export(lora_run, tmp_path / "merged")
     path = export_gguf(lora_run, tmp_path / "gguf", ["f32"], progress=False)[0].path
     assert path.name == "run-f32.gguf"
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     tok = AutoTokenizer.from_pretrained(merged)
     ids = tok(PROMPT)["input_ids"]
@@ -230,6 +238,10 @@ def test_a_run_is_merged_first_and_keeps_its_template(lora_run: Path, tmp_path: 
     assert meta["lamstudio.call_style"] == "fence"
     assert meta["tokenizer.chat_template"] == Renderer(tok, template="chatml_tools").template
     assert meta["lamstudio.source"].startswith("run ")
+    # Loaded back (``--model file.gguf``), the template is recognised by name: the same
+    # rendering, and the same call format for ``render_calls``.
+    back = Renderer(AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name))
+    assert (back.template_name, back.call_style) == ("chatml_tools", "fence")
 
 
 def test_unsupported_architecture_is_refused_in_one_line(assets: dict[str, Path],
