@@ -137,9 +137,9 @@ def main() -> None:
         for f in files:
             got, same_tok, secs = _llama_answers(f.path, prompts, args.new_tokens, stop,
                                                  renderer)
-            exact = sum(a == b for a, b in zip(ref, got))
-            calls = sum(_same_calls(renderer, a, b) for a, b in zip(ref, got))
-            prefix = sum(_prefix(a, b) for a, b in zip(ref, got)) / len(ref)
+            exact = sum(a == b for a, b in zip(ref, got, strict=True))
+            calls = sum(_same_calls(renderer, a, b) for a, b in zip(ref, got, strict=True))
+            prefix = sum(_prefix(a, b) for a, b in zip(ref, got, strict=True)) / len(ref)
             n = len(ref)
             print(f"| {f.type} | {f.size / 1e6:.1f} | {f.seconds:.1f} | {exact}/{n} | "
                   f"{calls}/{n} | {prefix:.0%} | {same_tok}/{n} | {secs:.1f} |")

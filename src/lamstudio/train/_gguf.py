@@ -24,7 +24,7 @@ from lamstudio.train._errors import TrainError
 from lamstudio.train._export import is_run, merge_run
 from lamstudio.train._gguf_arch import Arch, arch_of
 from lamstudio.train._gguf_types import LLAMA_CPP_TYPES, parse_types
-from lamstudio.train._gguf_vocab import copy_from, write_built
+from lamstudio.train._gguf_vocab import plan_vocab
 from lamstudio.train._gguf_write import atomic_path, llama_cpp_quantize, write_file
 
 __all__ = ["GgufFile", "export_gguf"]
@@ -47,6 +47,7 @@ class _Source:
     name: str
     where: str  # what was exported, for the file's metadata
     gguf: Path | None  # the GGUF the model was prepared from, if any
+    vocab: tuple[Callable[[Any], None], str] = (lambda writer: None, "")  # plan_vocab's
 
 
 def export_gguf(source: str | os.PathLike[str], out_dir: str | os.PathLike[str],
@@ -64,6 +65,7 @@ def export_gguf(source: str | os.PathLike[str], out_dir: str | os.PathLike[str],
     with _step("loading the model" + (" and merging LoRA" if is_run(source) else ""),
                progress):
         src = _load(source, checkpoint, name)
+        src.vocab = plan_vocab(src.tokenizer, src.model.config.vocab_size, src.gguf)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, GgufFile] = {}
     for kind in kinds:
@@ -99,14 +101,11 @@ def _quantized(src: _Source, target: Path, kind: str, written: dict[str, GgufFil
 def _numpy_file(src: _Source, path: Path, kind: str, progress: bool) -> None:
     from gguf import GGUFValueType
 
+    write_vocab, origin = src.vocab
+
     def metadata(writer: Any) -> None:
         writer.add_name(src.name)
-        vocab_size = src.model.config.vocab_size
-        if src.gguf is not None and copy_from(writer, src.gguf, src.tokenizer, vocab_size):
-            origin = f"copied from {src.gguf.name}"
-        else:
-            pre = write_built(writer, src.tokenizer, vocab_size)
-            origin = f"built from the tokenizer (pre: {pre})"
+        write_vocab(writer)
         writer.add_chat_template(src.renderer.template)
         import lamstudio
 

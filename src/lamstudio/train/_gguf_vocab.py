@@ -14,6 +14,7 @@ Two ways, the more faithful first:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -114,17 +115,32 @@ def _adds(tokenizer: Any) -> tuple[bool, bool]:
     return (bos is not None and ids[:1] == [bos], eos is not None and ids[-1:] == [eos])
 
 
-def write_built(writer: Any, tokenizer: Any, vocab_size: int) -> str:
-    """``tokenizer.ggml.*`` from the Hugging Face tokenizer; returns the pre name."""
+def plan_vocab(tokenizer: Any, vocab_size: int, source: Path | None
+               ) -> tuple[Callable[[Any], None], str]:
+    """How to write ``tokenizer.ggml.*`` (copied from ``source`` when its tokens are this
+    tokenizer's, else built) and a line saying which; decided once, refusals included,
+    before any file is opened."""
+    fields = _matching_fields(source, tokenizer, vocab_size) if source is not None else None
+    if fields is not None:
+        assert source is not None
+        return (lambda writer: _write_fields(writer, fields)), f"copied from {source.name}"
     spec = _spec(tokenizer)
     pre = pre_name(spec)
     tokens, types = token_list(tokenizer, vocab_size)
     merges = [m if isinstance(m, str) else " ".join(m) for m in spec["model"]["merges"]]
-    writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre(pre)
-    writer.add_token_list(tokens)
-    writer.add_token_types(types)
-    writer.add_token_merges(merges)
+
+    def write(writer: Any) -> None:
+        writer.add_tokenizer_model("gpt2")
+        writer.add_tokenizer_pre(pre)
+        writer.add_token_list(tokens)
+        writer.add_token_types(types)
+        writer.add_token_merges(merges)
+        _write_ids(writer, tokenizer)
+
+    return write, f"built from the tokenizer (pre: {pre})"
+
+
+def _write_ids(writer: Any, tokenizer: Any) -> None:
     for tok_id, add in ((tokenizer.bos_token_id, writer.add_bos_token_id),
                         (tokenizer.eos_token_id, writer.add_eos_token_id),
                         (tokenizer.pad_token_id, writer.add_pad_token_id),
@@ -134,28 +150,31 @@ def write_built(writer: Any, tokenizer: Any, vocab_size: int) -> str:
     add_bos, add_eos = _adds(tokenizer)
     writer.add_add_bos_token(add_bos)
     writer.add_add_eos_token(add_eos)
-    return pre
 
 
-def copy_from(writer: Any, source: Path, tokenizer: Any, vocab_size: int) -> bool:
-    """Copy ``tokenizer.ggml.*`` from the GGUF the model was prepared from, when its token
-    list is exactly this tokenizer's (padded to ``vocab_size``); False when it is not."""
+def _matching_fields(source: Path, tokenizer: Any, vocab_size: int
+                     ) -> list[tuple[str, Any, Any, Any]] | None:
+    """``tokenizer.ggml.*`` of the GGUF the model was prepared from, when its token list is
+    exactly this tokenizer's (padded to ``vocab_size``); None when it is not."""
     from gguf import GGUFReader, GGUFValueType
 
     try:
-        fields = {k: f for k, f in GGUFReader(source).fields.items()
-                  if k.startswith("tokenizer.ggml.")}
-        theirs = fields["tokenizer.ggml.tokens"].contents()
-    except (OSError, ValueError, KeyError):
-        return False
-    try:
+        found = {k: f for k, f in GGUFReader(source).fields.items()
+                 if k.startswith("tokenizer.ggml.")}
+        theirs = found["tokenizer.ggml.tokens"].contents()
         ours = token_list(tokenizer, vocab_size)[0]
-    except TrainError:
-        return False
+    except (OSError, ValueError, KeyError, TrainError):
+        return None
     if theirs != ours:
-        return False
-    for key, field in fields.items():
+        return None
+    fields = []
+    for key, field in found.items():
         kind = field.types[0]
-        sub = field.types[-1] if kind == GGUFValueType.ARRAY else None
-        writer.add_key_value(key, field.contents(), kind, sub_type=sub)
-    return True
+        fields.append((key, field.contents(), kind,
+                       field.types[-1] if kind == GGUFValueType.ARRAY else None))
+    return fields
+
+
+def _write_fields(writer: Any, fields: list[tuple[str, Any, Any, Any]]) -> None:
+    for key, value, kind, sub in fields:
+        writer.add_key_value(key, value, kind, sub_type=sub)
