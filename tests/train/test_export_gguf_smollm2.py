@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 from gguf import GGUFReader
 from gguf.quants import dequantize
-from gguf_helpers import hf_greedy, hf_logits, llama, llama_greedy, needs_llama_cpp
+from gguf_helpers import (
+    hf_greedy,
+    hf_logits,
+    llama,
+    llama_greedy,
+    llama_logits,
+    needs_llama_cpp,
+)
 
 from lamstudio.models import get_entry
 from lamstudio.render import Renderer
@@ -83,23 +90,30 @@ def prompts(smollm2_dir: Path) -> tuple[Renderer, list[list[int]]]:
 def test_llama_cpp_answers_like_the_source_model(
         smollm2_dir: Path, exported: dict[str, Any],
         prompts: tuple[Renderer, list[list[int]]]) -> None:
+    """f16: the source's greedy answers (one near-tie allowed). q8_0 moves this 135M model's
+    logits by up to ~1 (the weights alone do, in transformers too): scored per position, on
+    the source's own answers, it picks the source's token at >= 90% of them."""
     from transformers import AutoModelForCausalLM
 
     renderer, ids = prompts
     source = AutoModelForCausalLM.from_pretrained(smollm2_dir).eval()
     stop = renderer.stop_token_ids[0]
     want = [hf_greedy(source, p, 24, stop) for p in ids]
-    first = hf_logits(source, ids[0])
-    for kind, floor in (("f16", len(ids) - 1), ("q8_0", len(ids) // 2)):
+    forced = [p + a for p, a in zip(ids, want, strict=True)]
+    ref = [hf_logits(source, f) for f in forced]
+    for kind in ("f16", "q8_0"):
         with llama(exported[kind].path, n_ctx=1024) as llm:
             for p in ids:  # the Renderer's ids are llama.cpp's own tokenization of the text
                 text = renderer.decode(p).encode("utf-8")
                 assert llm.tokenize(text, add_bos=False, special=True) == p
-            got = [llama_greedy(llm, p, 24) for p in ids]
-            if kind == "f16":
-                llm.reset()
-                llm.eval(ids[0])
-                logits = llm.scores[:len(ids[0])]
-                assert np.abs(logits - first).max() < 0.05 * np.abs(first).max()
-        same = sum(a == b for a, b in zip(want, got, strict=True))
-        assert same >= floor, (kind, same, got, want)
+            got = [llama_greedy(llm, p, 24) for p in ids] if kind == "f16" else None
+            logits = [llama_logits(llm, f) for f in forced]
+        top1 = np.mean([(g.argmax(-1) == r.argmax(-1)).mean()
+                        for g, r in zip(logits, ref, strict=True)])
+        if kind == "f16":
+            assert got is not None
+            assert sum(a == b for a, b in zip(want, got, strict=True)) >= len(ids) - 1
+            assert max(np.abs(g - r).max() for g, r in zip(logits, ref, strict=True)) < 0.5
+            assert top1 >= 0.98
+        else:
+            assert top1 >= 0.9, top1

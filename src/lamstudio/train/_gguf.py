@@ -63,7 +63,7 @@ def export_gguf(source: str | os.PathLike[str], out_dir: str | os.PathLike[str],
     kinds = parse_types(types)
     out = Path(out_dir)
     with _step("loading the model" + (" and merging LoRA" if is_run(source) else ""),
-               progress):
+               progress), _no_hf_bars():
         src = _load(source, checkpoint, name)
         src.vocab = plan_vocab(src.tokenizer, src.model.config.vocab_size, src.gguf)
     out.mkdir(parents=True, exist_ok=True)
@@ -211,6 +211,20 @@ def _prepared_from(folder: Path) -> Path | None:
 
 def _stem(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-.")[:80] or "model"
+
+
+@contextlib.contextmanager
+def _no_hf_bars() -> Iterator[None]:
+    """Our status line replaces transformers' loading bars."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
 
 
 @contextlib.contextmanager
