@@ -26,7 +26,7 @@ from gguf_helpers import (
     needs_llama_cpp,
     tiny_model,
 )
-from tests.support.hostile import ARGUMENT_STRINGS, REPLY_TEXTS, ROLE_FORGERY
+from tests.support.hostile import ARGUMENT_STRINGS, REPLY_TEXTS, ROLE_FORGERY, deep_json
 from train_helpers import recipe
 from transformers import AutoTokenizer
 from typer.testing import CliRunner
@@ -179,29 +179,44 @@ def test_q8_0_written_in_numpy_is_llama_cpp_s_own_q8_0(tiny: dict[str, Any],
                     for t in GGUFReader(theirs).tensors}
 
 
+# Hostile text from the shared catalogue (what a model or a user may put in a message),
+# those a tokenizer can take: UTF-8 encodable, and short enough to tokenize in a test.
+HOSTILE = {f"hostile:{k}": t for k, t in (*REPLY_TEXTS.items(), *ARGUMENT_STRINGS.items())
+           if len(t) < 20_000 and "\ud800" not in t}
+SPLIT_TEXTS = {**{f"text{k}": t for k, t in enumerate(TEXTS)}, **HOSTILE,
+               "role_forgery": ROLE_FORGERY,
+               "markup": "<|user|>hi<|end|>\n<|assistant|>[TOOL_CALLS]"}
+
+
+@pytest.fixture(scope="module")
+def vocab_files(tiny: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+                ) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("gguf-vocab")
+    files = {}
+    for pre, tok in tiny["tok"].items():
+        tiny_model("llama", tok, root / pre)
+        files[pre] = export_gguf(root / pre, root / "out", ["f16"], progress=False)[0].path
+    return files
+
+
 @needs_llama_cpp
 @pytest.mark.parametrize("pre", ["smollm", "gpt2", "qwen2"])
+@pytest.mark.parametrize("name", list(SPLIT_TEXTS))
 def test_llama_cpp_tokenizes_text_exactly_as_the_source_tokenizer(
-        tiny: dict[str, Any], tmp_path: Path, pre: str) -> None:
+        tiny: dict[str, Any], vocab_files: dict[str, Path], pre: str, name: str) -> None:
     """The chosen ``tokenizer.ggml.pre`` reproduces the tokenizer's own splitting, control
     tokens in text included (as text without parse_special, as markup with it)."""
     import unicodedata
 
-    tok = tiny["tok"][pre]
-    tiny_model("llama", tok, tmp_path / "m")
-    path = export_gguf(tmp_path / "m", tmp_path / "out", ["f16"], progress=False)[0].path
+    text, tok, path = SPLIT_TEXTS[name], tiny["tok"][pre], vocab_files[pre]
     assert fields(path)["tokenizer.ggml.pre"] == {"gpt2": "gpt-2"}.get(pre, pre)
-    hostile = [t for t in (*REPLY_TEXTS.values(), *ARGUMENT_STRINGS.values())
-               if len(t) < 20_000 and "\ud800" not in t]
-    texts = [*TEXTS, *hostile, ROLE_FORGERY, "<|user|>hi<|end|>\n<|assistant|>[TOOL_CALLS]"]
-    if pre == "qwen2":  # Qwen2 normalizes to NFC first; llama.cpp does not (known, upstream)
-        texts = [t for t in texts if unicodedata.normalize("NFC", t) == t]
+    if pre == "qwen2" and unicodedata.normalize("NFC", text) != text:
+        pytest.skip("Qwen2 normalizes to NFC first; llama.cpp does not (known upstream)")
+    raw = text.encode("utf-8")
     with llama(path, vocab_only=True) as llm:
-        for text in texts:
-            raw = text.encode("utf-8")
-            assert llm.tokenize(raw, add_bos=False, special=True) == tok(text)["input_ids"]
-            assert llm.tokenize(raw, add_bos=False, special=False) == tok(
-                text, split_special_tokens=True)["input_ids"]
+        assert llm.tokenize(raw, add_bos=False, special=True) == tok(text)["input_ids"]
+        assert llm.tokenize(raw, add_bos=False, special=False) == tok(
+            text, split_special_tokens=True)["input_ids"]
 
 
 # ----- runs, refusals, atomic files, the command ---------------------------------------------
@@ -242,6 +257,22 @@ def test_a_run_is_merged_first_and_keeps_its_template(lora_run: Path, tmp_path: 
     # rendering, and the same call format for ``render_calls``.
     back = Renderer(AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name))
     assert (back.template_name, back.call_style) == ("chatml_tools", "fence")
+
+
+@pytest.mark.parametrize("body", [deep_json(100_000).encode(), b'{"config": {}, "base_model": NaN}',
+                                  b"[1, 2]", b"\xff\xfe{", b'{"config": {"model": {}}}'],
+                         ids=["nested_100k", "nan", "not_object", "bad_utf8", "no_base"])
+@pytest.mark.parametrize("gguf", [True, False])
+def test_a_damaged_run_record_is_one_clear_error(tmp_path: Path, body: bytes,
+                                                 gguf: bool) -> None:
+    """run.json is read back from disk: outside bytes, through the hardened parser."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "run.json").write_bytes(body)
+    res = runner.invoke(app, ["export", str(tmp_path / "run"), "-o", str(tmp_path / "out"),
+                              *(["--gguf", "f16"] if gguf else [])])
+    assert res.exit_code == 2, res.output
+    assert "run.json" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_unsupported_architecture_is_refused_in_one_line(assets: dict[str, Path],

@@ -155,8 +155,9 @@ def _run_model_folder(run: Path, checkpoint: str | None) -> str:
     """The folder whose config says the architecture: the base for LoRA, else the model."""
     from lamstudio.train._export import _adapter_dir, _base, read_run
 
+    meta = read_run(run)
     src = _adapter_dir(run, checkpoint)
-    return _base(read_run(run)) if (src / "adapter_config.json").is_file() else str(src)
+    return _base(meta) if (src / "adapter_config.json").is_file() else str(src)
 
 
 def _check_arch(folder: str | Path, where: str) -> None:
