@@ -346,3 +346,9 @@ def test_a_checkpoint_needs_a_run(tiny: dict[str, Any], tmp_path: Path) -> None:
                               "--checkpoint", "checkpoint-2", "-o", str(tmp_path / "o")])
     assert res.exit_code == 2 and "--checkpoint needs a run directory" in res.output
 
+
+
+def test_file_names_keep_a_dotted_folder_name(tiny: dict[str, Any], tmp_path: Path) -> None:
+    (tmp_path / "Agent-0.5B").symlink_to(tiny["root"] / "llama", target_is_directory=True)
+    files = export_gguf(tmp_path / "Agent-0.5B", tmp_path / "out", ["f16"], progress=False)
+    assert files[0].path.name == "Agent-0.5B-f16.gguf"

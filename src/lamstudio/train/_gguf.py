@@ -137,7 +137,8 @@ def _load(source: str | os.PathLike[str], checkpoint: str | None,
     folder = _resolve(source)
     _check_arch(folder, str(source))
     model, tokenizer = _load_folder(folder)
-    label = name or (Path(source).stem if Path(source).exists() else str(source))
+    path = Path(source)  # a folder keeps its whole name ("Qwen2.5-Coder-0.5B"), a file its stem
+    label = name or (path.stem if path.is_file() else path.name if path.exists() else str(source))
     return _Source(model, tokenizer, Renderer(tokenizer), arch_of(model.config, str(source)),
                    _stem(label), str(source), _prepared_from(folder))
 
