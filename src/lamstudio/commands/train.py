@@ -43,20 +43,39 @@ def train(
 
 
 def export(
-    run_dir: Annotated[Path, typer.Argument(help="a run directory written by lamstudio train")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="output model directory")],
+    source: Annotated[str, typer.Argument(
+        help="a run directory written by lamstudio train; with --gguf also a model folder, "
+             "a registered name or a .gguf file")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="output model directory (with --gguf: the folder for the files)")],
     checkpoint: Annotated[str | None, typer.Option(
         help="a checkpoint dir inside the run (default: the final model)")] = None,
+    gguf: Annotated[list[str] | None, typer.Option(
+        "--gguf", help="write GGUF files for llama.cpp instead: f32 | f16 | bf16 | q8_0 | "
+                       "q4_k_m | q4_k_s | q5_k_m | q6_k (repeat it or give a comma list; the "
+                       "k-quants need llama-cpp-python)")] = None,
+    name: Annotated[str | None, typer.Option(
+        help="with --gguf: the file names' stem (default: the source's folder name)")] = None,
 ) -> None:
-    """Merge LoRA weights into the base model; save a standalone model + tokenizer."""
-    from lamstudio.train import TrainError
+    """Merge LoRA weights into the base model; save a standalone model + tokenizer, or
+    (--gguf) GGUF files OUT/<name>-<type>.gguf that llama.cpp and transformers load."""
+    from lamstudio.train import TrainError, export_gguf
     from lamstudio.train import export as run_export
 
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        out = run_export(run_dir, output, checkpoint=checkpoint)
+        if gguf:
+            files = export_gguf(source, output, gguf, checkpoint=checkpoint, name=name)
+        else:
+            out = run_export(source, output, checkpoint=checkpoint)
     except TrainError as exc:
         fail(str(exc))
-    console.print(f"[green]exported[/] -> {out}")
+    if not gguf:
+        console.print(f"[green]exported[/] -> {out}")
+        return
+    for f in files:
+        console.print(f"[green]exported[/] {f.type}: {f.path} ({f.size / 1e6:,.1f} MB, "
+                      f"{f.seconds:.0f} s)", soft_wrap=True)
 
 
 def build_tokenizer(

@@ -308,10 +308,11 @@ def _choose_template(tokenizer: Any, template: str | None,
     if use_model_template and not usable:
         raise ValueError("the tokenizer has no chat template that renders tools and tool "
                          "calls; use the lamstudio default template instead")
-    if usable and own != DEFAULT_TEMPLATE:
+    shipped = [n for n, src in TEMPLATES.items() if src == own]
+    if usable and shipped:  # the model ships a lamstudio template (an exported GGUF does)
+        return own, shipped[0]
+    if usable:
         return own, "model"
-    if usable:  # the model ships lamstudio's template
-        return DEFAULT_TEMPLATE, "default"
     if _speaks_chatml(tokenizer, own):
         return CHATML_TOOLS_TEMPLATE, "chatml_tools"
     return DEFAULT_TEMPLATE, "default"

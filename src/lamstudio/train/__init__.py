@@ -16,13 +16,16 @@ from lamstudio.train._config import (
 )
 from lamstudio.train._errors import TrainError
 from lamstudio.train._export import export
+from lamstudio.train._gguf import GgufFile, export_gguf
+from lamstudio.train._gguf_types import TYPES as GGUF_TYPES
 from lamstudio.train._mixing import MixSpec, epoch_sample, mix_counts, shard, split_eval
 from lamstudio.train._tiny import SIZES, build_model, count_params, record_texts, train_tokenizer
 from lamstudio.train._trainer import RunResult, last_checkpoint, train
 
 __all__ = [
-    "SIZES", "ConfigError", "DataConfig", "LoraConfig", "MixSpec", "ModelConfig", "OptimConfig",
-    "RunResult", "SourceConfig", "TrainConfig", "TrainError", "build_model", "count_params",
-    "epoch_sample", "export", "last_checkpoint", "load_config", "mix_counts", "record_texts",
-    "shard", "split_eval", "train", "train_tokenizer",
+    "GGUF_TYPES", "SIZES", "ConfigError", "DataConfig", "GgufFile", "LoraConfig", "MixSpec",
+    "ModelConfig", "OptimConfig", "RunResult", "SourceConfig", "TrainConfig", "TrainError",
+    "build_model", "count_params", "epoch_sample", "export", "export_gguf", "last_checkpoint",
+    "load_config", "mix_counts", "record_texts", "shard", "split_eval", "train",
+    "train_tokenizer",
 ]
