@@ -3,10 +3,11 @@
 ``<tool_response>`` in a user turn) and parsed back, whatever form the model answers in.
 
 Measured (bench/qwen_tool_forms.py, greedy, zero-shot, docs/models.md): Qwen2.5-Coder-0.5B
-never wrote the ``<tool_call>`` tags its template asks for. It answered with one pretty-printed
-JSON object in a ```json fence (BFCL: 42 of 45 prompts), a bare one-line JSON object (the
-quickstart's short prompts), text, or text with several fenced objects. Each form is pinned
-below, verbatim, so the parser keeps reading it; the tags are pinned through the template.
+never wrote the ``<tool_call>`` tags its template asks for (0 of 47 prompts). It answered with
+one pretty-printed JSON object in a ```json fence (34 of 35 BFCL prompts), a bare one-line JSON
+object (3 of 12 quickstart prompts), text, or text with several fenced objects. Each form is
+pinned below, verbatim, so the parser keeps reading it; the tags are pinned through the
+template.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ def _call(name: str, **arguments: object) -> FunctionCall:
 
 # (what the model wrote, the calls read, the content kept) - outputs copied from the runs.
 EMITTED = {
-    "a JSON object in a ```json fence (BFCL simple_python_0)": (
+    "a JSON object in a ```json fence (BFCL simple_python_0; transformers keeps the end)": (
         '```json\n{\n  "name": "calculate_triangle_area",\n  "arguments": {\n    "base": 10,\n'
-        '    "height": 5,\n    "unit": "units"\n  }\n}\n```',
+        '    "height": 5,\n    "unit": "units"\n  }\n}\n```<|im_end|>',
         [_call("calculate_triangle_area", base=10, height=5, unit="units")], ""),
     "a bare JSON object (quickstart qs-heldout-000011)": (
         '{"name": "convert_currency", "arguments": {"amount": 3405, "from_currency": "SEK", '
