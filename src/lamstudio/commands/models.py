@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
 def list_models(
     verify: Annotated[bool, typer.Option("--verify", help=_VERIFY_HELP)] = False,
 ) -> None:
-    """Registered models: providing package, installed?, prepared?, folder, size."""
+    """Registered models: providing package(s), installed? (parts found, for a model split
+    across packages), prepared?, folder, size."""
     from rich.table import Table
 
     from lamstudio.models import model_status, models_home
@@ -35,7 +36,7 @@ def list_models(
     for s in statuses:
         e = s.entry
         state = "yes" if s.prepared else "[red]damaged[/]" if s.damage else "no"
-        table.add_row(e.name, f"{e.package}=={e.version}", "yes" if s.installed else "no",
+        table.add_row(e.name, f"{e.package}=={e.version}", s.installed_label,
                       state, str(s.path) if s.prepared or s.damage else "-",
                       f"{s.size_bytes / 1e6:,.0f} MB" if s.prepared else "-")
     console.print(table)

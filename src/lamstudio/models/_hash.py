@@ -27,3 +27,8 @@ def file_sha256(path: Path) -> str:
                 h.update(block)
         _SEEN[key] = h.hexdigest()
     return _SEEN[key]
+
+
+def remember(path: Path, digest: str) -> None:
+    """Record the sha256 of a file just written and hashed on the way (a joined GGUF)."""
+    _SEEN[_key(path)] = digest

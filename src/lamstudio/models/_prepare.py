@@ -27,12 +27,12 @@ from lamstudio.models._home import models_home
 from lamstudio.models._manifest import FILES, check_files, record_files
 from lamstudio.models._progress import status
 from lamstudio.models._provenance import PROVENANCE, read_provenance, write_provenance
-from lamstudio.models._registry import PackagedModel, get_entry
+from lamstudio.models._registry import PackagedModel, RegisteredModel, get_entry
 
 __all__ = ["damaged", "prepare", "prepare_gguf"]
 
 
-def prepare(name: str | PackagedModel, force: bool = False, progress: bool = True,
+def prepare(name: str | RegisteredModel, force: bool = False, progress: bool = True,
             verify: bool = False) -> Path:
     """The prepared HF folder of a registered model, converting it on first use.
 
@@ -42,16 +42,29 @@ def prepare(name: str | PackagedModel, force: bool = False, progress: bool = Tru
     only the changed ones) or a cache that cannot be written.
     """
     entry = get_entry(name) if isinstance(name, str) else name
-    gguf = entry.require_file()
+    gguf = entry.require_file(progress)
     digest = _gguf_sha256(gguf, progress)
     if digest != entry.sha256:
         raise ModelError(
             f"{gguf}: sha256 {digest[:12]}… is not the {entry.package} {entry.version} file "
             f"({entry.sha256[:12]}…): the file is corrupt or from another version; reinstall "
             f"it: {entry.pip.replace('--no-deps', '--no-deps --force-reinstall', 1)}")
-    source = {"kind": "package", "package": entry.package, "version": _version(entry),
-              "file": entry.file, "sha256": digest}
-    return _ensure(entry.name, gguf, source, force, progress, verify, arg=entry.name)
+    about = {k: v for k, v in (("license", entry.license), ("upstream", entry.upstream)) if v}
+    return _ensure(entry.name, gguf, _source(entry, gguf, digest), force, progress, verify,
+                   arg=entry.name, about=about)
+
+
+def _source(entry: RegisteredModel, gguf: Path, digest: str) -> dict[str, Any]:
+    """What the folder is made from. A split model's joined file is named by its path, as a
+    user's GGUF is (the llama.cpp engine runs it), and by the parts it was joined from."""
+    if isinstance(entry, PackagedModel):
+        return {"kind": "package", "package": entry.package, "version": _version(entry),
+                "file": entry.file, "sha256": digest}
+    return {"kind": "package", "package": entry.package, "version": entry.version,
+            "file": entry.file, "sha256": digest, "path": str(gguf.resolve()),
+            "size": entry.size,
+            "parts": [{"package": p.package, "version": p.version,
+                       "file": f"{p.module}/{p.file}"} for p in entry.parts]}
 
 
 def prepare_gguf(path: str | os.PathLike[str], force: bool = False,
@@ -92,14 +105,15 @@ def _version(entry: PackagedModel) -> str:
 
 
 def _ensure(key: str, gguf: Path, source: dict[str, Any], force: bool, progress: bool,
-            verify: bool, arg: str) -> Path:
+            verify: bool, arg: str, about: dict[str, Any] | None = None) -> Path:
     target = models_home() / key
     if target.exists() and not force:
         _check_prepared(target, gguf, source, progress, verify, arg)
         return target
-    with status(f"preparing {key}: dequantizing {gguf.name} (15-70 s on 2 cores)", progress):
+    with status(f"preparing {key}: dequantizing {gguf.name} (15 s to a few minutes on 2 "
+                "cores)", progress):
         try:
-            _build(key, gguf, source, target)
+            _build(key, gguf, source, target, about or {})
         except OSError as exc:
             retry = f"models prepare {arg}" + (" --force" if force else "")
             raise write_error(exc, target.parent, key, retry) from None
@@ -123,7 +137,8 @@ def _check_prepared(target: Path, gguf: Path, source: dict[str, Any], progress: 
         raise damaged(target, problem, arg)
 
 
-def _build(key: str, gguf: Path, source: dict[str, Any], target: Path) -> None:
+def _build(key: str, gguf: Path, source: dict[str, Any], target: Path,
+           about: dict[str, Any]) -> None:
     import torch
     import transformers
 
@@ -133,7 +148,7 @@ def _build(key: str, gguf: Path, source: dict[str, Any], target: Path) -> None:
         tmp.mkdir()  # an unwritable cache fails here, not after a minute of dequantizing
         facts = convert_gguf(gguf, tmp)
         _usual_modes(tmp)
-        prov = {"name": key, "source": source, **facts,
+        prov = {"name": key, "source": source, **about, **facts,
                 "transformers": transformers.__version__, "torch": torch.__version__,
                 "python": sys.version.split()[0],
                 "prepared": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
