@@ -40,6 +40,7 @@ INSTALL = ("the llamacpp engine needs llama-cpp-python (an optional extra that b
            "or make llamacpp")
 CONTEXT_CAP = 8192  # default n_ctx: the GGUF's training context, at most this (KV memory)
 N_BATCH = 512       # tokens per prefill decode
+KV_TYPES = {"f16": 1, "f32": 0}  # ggml types of the KV cache
 
 
 def llama_cpp_available() -> bool:
@@ -86,15 +87,19 @@ class Sampling:
 
 class LlamaCppModel:
     """A GGUF in llama.cpp with the renderer of its prepared folder (see the module doc);
-    ``threads`` defaults to the idle cores (``default_threads``).
+    ``threads`` defaults to the idle cores (``default_threads``). ``kv_cache``: llama.cpp's
+    default f16, or f32 (twice the memory; with F32 weights the answers are then
+    transformers fp32's, token for token, where f16 changed 1 of 8 BFCL answers).
 
     ``generate(ids, sampling, on_token)`` runs one request; ``on_token(id)`` returns True
     to stop. Thread-safe: requests from several threads run one after another."""
 
     def __init__(self, model: str | os.PathLike[str], *, gguf: str | None = None,
                  threads: int | None = None, context_length: int | None = None,
-                 template: str | None = None) -> None:
+                 template: str | None = None, kv_cache: str = "f16") -> None:
         llama_cpp = require_llama_cpp()
+        if kv_cache not in KV_TYPES:
+            raise LLMError(f"kv_cache must be one of {', '.join(KV_TYPES)}", 400)
         from transformers import AutoTokenizer
 
         from lamstudio.render import Renderer
@@ -103,8 +108,8 @@ class LlamaCppModel:
         self.renderer = Renderer(AutoTokenizer.from_pretrained(str(self.files.folder)),
                                  template)
         self.threads = threads or default_threads()
-        self._llm = _open(llama_cpp, self.files.gguf, self.threads,
-                          context_length or _trained_context(self.files.folder))
+        n_ctx = context_length or _trained_context(self.files.folder)
+        self._llm = _open(llama_cpp, self.files.gguf, self.threads, n_ctx, KV_TYPES[kv_cache])
         weakref.finalize(self, self._llm.close)  # before interpreter teardown, not in it
         problem = vocab_problem(_gguf_tokens(self._llm), self.renderer.tokenizer)
         if problem:
@@ -112,7 +117,8 @@ class LlamaCppModel:
             raise LLMError(f"{self.files.gguf} does not fit the tokenizer of "
                            f"{self.files.folder}: {problem}; pass the folder the GGUF was "
                            "exported from (--gguf FILE with --model FOLDER)", 400)
-        self.context = self._llm.n_ctx()
+        # llama.cpp rounds its context up (to 256); the Llama's own buffers hold n_ctx.
+        self.context = min(n_ctx, self._llm.n_ctx())
         self._lock = threading.Lock()
         self._cached: list[int] = []  # prompt ids whose KV entries a prefill computed
         self.stats = {"requests": 0, "prompt_tokens": 0, "reused_tokens": 0,
@@ -187,10 +193,11 @@ class LlamaCppModel:
             llama_cpp.llama_sampler_free(chain)
 
 
-def _open(llama_cpp: Any, gguf: Path, threads: int, n_ctx: int) -> Any:
+def _open(llama_cpp: Any, gguf: Path, threads: int, n_ctx: int, kv_type: int) -> Any:
     try:
         return llama_cpp.Llama(str(gguf), n_ctx=n_ctx, n_batch=N_BATCH, n_ubatch=N_BATCH,
-                               n_threads=threads, n_threads_batch=threads, verbose=False)
+                               n_threads=threads, n_threads_batch=threads, type_k=kv_type,
+                               type_v=kv_type, verbose=False)
     except (ValueError, RuntimeError, OSError) as exc:  # llama.cpp could not load the file
         raise LLMError(f"{gguf}: llama.cpp cannot load it ({exc})", 400) from None
 
