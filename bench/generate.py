@@ -13,11 +13,13 @@ budget, in one run:
 * llama.cpp multi-sequence (not shipped, measured to justify that): ``llama_batch`` with
   one sequence id per prompt, greedy, decoded together.
 
-Answers are compared: llama.cpp on the model's own GGUF (SmolLM2: Q4_1) against transformers
+Answers are compared: llama.cpp on the model's own GGUF (SmolLM2: Q4_1; ``--as q8_0``: that
+file re-quantized, e.g. to the type ``lamstudio export --gguf q8_0`` writes) against transformers
 on the prepared fp32 folder (the same weights, dequantized), and, with ``--f32``, llama.cpp
 on an F32 GGUF re-quantized from the same file (the numerically comparable pair).
 
     python bench/generate.py                     # smollm2-135m, 16 prompts, 64 tokens
+    python bench/generate.py --as q8_0           # the same GGUF re-quantized to Q8_0
     python bench/generate.py --model FILE.gguf --prompts 8 --f32
 """
 
@@ -171,13 +173,16 @@ def _rates(prompts: list[list[int]], texts: list[str], n_new: int, pre: float,
             "decode_tokens_per_s": n_new / dec, "tokens_per_s": n_new / (pre + dec)}
 
 
-def f32_copy(gguf: Path, folder: Path) -> Path:
-    """An F32 GGUF re-quantized from ``gguf`` (the same weights as the dequantized folder)."""
+FTYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 7}  # llama_ftype values
+
+
+def requantized(gguf: Path, folder: Path, kind: str = "f32") -> Path:
+    """``gguf`` re-quantized to ``kind`` (f32: the same weights as the dequantized folder)."""
     import llama_cpp
 
-    out = folder / f"{gguf.stem}.F32.gguf"
+    out = folder / f"{gguf.stem}.{kind.upper()}.gguf"
     params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype, params.allow_requantize, params.nthread = 0, True, 2  # 0 = ALL_F32
+    params.ftype, params.allow_requantize, params.nthread = FTYPES[kind], True, 2
     if llama_cpp.llama_model_quantize(str(gguf).encode(), str(out).encode(),
                                       ctypes.byref(params)) != 0:
         raise RuntimeError(f"cannot re-quantize {gguf} to F32")
@@ -201,6 +206,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--f32", action="store_true", help="also compare an F32 GGUF")
+    ap.add_argument("--as", dest="as_type", choices=sorted(FTYPES), default=None,
+                    help="run llama.cpp on the model's GGUF re-quantized to this type")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -213,6 +220,11 @@ def main() -> None:
     threads = args.threads or default_threads()
     torch.set_num_threads(threads)
     engine = LlamaCppModel(args.model, gguf=args.gguf, threads=threads)
+    if args.as_type:
+        keep = tempfile.mkdtemp()
+        path = requantized(engine.gguf, Path(keep), args.as_type)
+        engine.close()
+        engine = LlamaCppModel(args.model, gguf=str(path), threads=threads)
     folder, renderer = engine.files.folder, engine.renderer
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
     prompts = prompts_of(renderer, args.prompts)
@@ -228,7 +240,7 @@ def main() -> None:
     r["cpp_multiseq"] = cpp_multiseq(engine, prompts[:args.batch], new)
     if args.f32:
         with tempfile.TemporaryDirectory() as tmp:
-            f32 = LlamaCppModel(folder, gguf=str(f32_copy(engine.gguf, Path(tmp))),
+            f32 = LlamaCppModel(folder, gguf=str(requantized(engine.gguf, Path(tmp))),
                                 threads=threads)
             r["cpp_f32_b1"] = cpp_run(f32, prompts, new, cold=True)
             f32.close()
