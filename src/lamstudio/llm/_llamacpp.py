@@ -5,13 +5,14 @@ handler or tokenizer), the ids go to llama.cpp as they are, and generated ids ar
 by the HF tokenizer: the text the model sees is the text it was trained on.
 
 Requests run one at a time, in the order they come. Measured on 2 cores
-(``bench/generate.py``; SmolLM2-135M Q4_1, 8 BFCL prompts): decoding several sequences in
-one ``llama_batch`` (distinct seq ids) gave ~1.2-1.3x the tokens/s of one sequence after
-another, and its greedy answers depended on what shared the batch (3 of 8 differed from the
-same prompts run alone: the batched matmul rounds differently). One at a time keeps an
-answer independent of other requests, as ``LocalBackend`` promises, and lets the KV cache
-keep the prompt prefix a request shares with the one before (an agent resends its whole
-conversation each turn; BFCL prompts share their system prompt).
+(``bench/generate.py``, SmolLM2-135M, 8 BFCL prompts, <= 64 greedy tokens, 1 thread on a busy
+machine, 2026-12-06): decoding the 8 as sequences of one ``llama_batch`` (distinct seq ids)
+gave 37.1 tokens/s against 30.4 one after another on the Q4_1 file (1.22x) and 69.9 against
+71.3 on Q8_0 (none), and its greedy answers depended on what shared the batch (3 and 6 of 8
+texts changed: the batched matmul rounds differently). One at a time keeps an answer
+independent of other requests, as ``LocalBackend`` promises, and lets the KV cache keep the
+prompt prefix a request shares with the one before (an agent resends its whole conversation
+each turn; BFCL prompts share their system prompt).
 
 Reuse never changes an answer: llama.cpp computes a one-token ``decode`` along another path
 than a multi-token one (logits differ by up to ~0.5), so only positions that were prefilled
