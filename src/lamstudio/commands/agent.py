@@ -7,7 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
-from lamstudio.commands._common import console, fail, flag, row_progress
+from lamstudio.commands._common import (
+    ENGINE_HELP,
+    console,
+    engine_option,
+    fail,
+    flag,
+    gguf_option,
+    row_progress,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -52,6 +60,9 @@ def run(
     = None,
     base_url: Annotated[str | None, typer.Option(
         help="OpenAI-compatible base URL (…/v1): lamstudio serve, vLLM, a hosted API")] = None,
+    engine: Annotated[str, engine_option(f"without --base-url: {ENGINE_HELP}")]
+    = "transformers",
+    gguf: Annotated[str | None, gguf_option()] = None,
     api_key_env: Annotated[str, typer.Option(
         help="NAME of the environment variable holding the API key")] = "OPENAI_API_KEY",
     tools: Annotated[list[Path] | None, typer.Option(
@@ -82,7 +93,8 @@ def run(
     if not items:
         fail("no tasks to run")
     try:
-        backend = open_backend(model, base_url, api_key_env=api_key_env, max_tokens=max_tokens)
+        backend = open_backend(model, base_url, api_key_env=api_key_env, max_tokens=max_tokens,
+                               engine=engine, gguf=gguf)
     except (OSError, ValueError, LLMError) as exc:
         fail(f"cannot load model {model!r}: {exc}")
     params: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens}

@@ -7,7 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from lamstudio.commands._common import console, err_console, fail, flag, row_progress
+from lamstudio.commands._common import (
+    ENGINE_HELP,
+    console,
+    engine_option,
+    err_console,
+    fail,
+    flag,
+    gguf_option,
+    row_progress,
+)
 
 SUITE_HELP = ("bfcl:CATEGORY[,CATEGORY...] (also bfcl:all, bfcl:single_turn, bfcl:ast, "
               "bfcl:multi_turn), tau2:retail[:SPLIT] / tau2:airline[:SPLIT] (multi-turn "
@@ -35,7 +44,9 @@ def _show(result: Any) -> None:
 def run(
     model: Annotated[str, typer.Option(help="local model path/name, or the served model name")],
     suite: Annotated[str, typer.Option(help=SUITE_HELP)],
-    backend: Annotated[str, typer.Option(help="transformers | openai")] = "transformers",
+    backend: Annotated[str, engine_option(f"{ENGINE_HELP}, or openai (the model at "
+                                          "--base-url)")] = "transformers",
+    gguf: Annotated[str | None, gguf_option()] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (…/v1)")]
     = None,
     out: Annotated[Path, typer.Option("-o", "--out", help="output folder")] = Path("out/eval"),
@@ -57,7 +68,7 @@ def run(
 
     if suite.startswith("tau2:"):
         _run_tau2(model, suite, backend, base_url, out, limit, max_steps, user_model,
-                  user_base_url, trials)
+                  user_base_url, trials, gguf)
         return
 
     try:
@@ -65,7 +76,7 @@ def run(
             result = evaluate(model, suite, backend=backend, base_url=base_url, out=out,
                               limit=limit, batch_size=batch_size, max_new_tokens=max_new_tokens,
                               max_steps=max_steps, progress=lambda what, n: start(n, what),
-                              allow_download=allow_download)
+                              allow_download=allow_download, gguf=gguf)
     except EvalError as exc:
         fail(str(exc))
     _show(result)
@@ -73,7 +84,7 @@ def run(
 
 def _run_tau2(model: str, suite: str, backend: str, base_url: str | None, out: Path,
               limit: int | None, max_steps: int, user_model: str | None,
-              user_base_url: str | None, trials: int) -> None:
+              user_base_url: str | None, trials: int, gguf: str | None) -> None:
     from lamstudio.agent import open_backend
     from lamstudio.envs import Tau2Unavailable
     from lamstudio.eval import Tau2Config, Tau2SuiteError, evaluate_tau2
@@ -84,10 +95,12 @@ def _run_tau2(model: str, suite: str, backend: str, base_url: str | None, out: P
     if not user_model:
         fail("tau2 suites need a user simulator: pass --user-model (a model at "
              "--user-base-url, default --base-url; or a local model)")
+    engine = "transformers" if backend == "openai" else backend
     try:  # the agent: the endpoint's model, or a local model (adapter folder included)
-        agent = open_backend(model, base_url if backend == "openai" else None)
+        agent = open_backend(model, base_url if backend == "openai" else None,
+                             engine=engine, gguf=gguf)
         user = open_backend(user_model, user_base_url or
-                            (base_url if backend == "openai" else None))
+                            (base_url if backend == "openai" else None), engine=engine)
     except (OSError, ValueError, LLMError) as exc:
         fail(f"cannot load a model: {exc}")
     try:

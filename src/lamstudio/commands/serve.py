@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lamstudio.commands._common import err_console, fail
+from lamstudio.commands._common import engine_option, err_console, fail, gguf_option
 
 
 def register(app: typer.Typer) -> None:
@@ -18,9 +18,11 @@ def serve(
     model: Annotated[str, typer.Option(help="model: registry name, folder or hub name")],
     adapter: Annotated[Path | None, typer.Option(
         help="PEFT adapter folder (or a lamstudio run folder) merged into the model")] = None,
-    engine: Annotated[str, typer.Option(
-        help="transformers (batched generate), vllm (GPU; vLLM's own server) or scripted "
-             "(replies from --script, for testing clients)")] = "transformers",
+    engine: Annotated[str, engine_option(
+        "transformers (batched generate), llamacpp (the model's GGUF on the CPU; needs the "
+        "llamacpp extra), vllm (GPU; vLLM's own server) or scripted (replies from --script, "
+        "for testing clients)")] = "transformers",
+    gguf: Annotated[str | None, gguf_option()] = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     api_key_env: Annotated[str | None, typer.Option(
@@ -32,7 +34,8 @@ def serve(
         help="completion budget when a request sets none")] = 512,
     model_id: Annotated[str | None, typer.Option(
         help="model id reported by /v1/models (default: --model)")] = None,
-    threads: Annotated[int | None, typer.Option(help="torch CPU threads")] = None,
+    threads: Annotated[int | None, typer.Option(
+        help="CPU threads (transformers: torch's default; llamacpp: the cores)")] = None,
     script: Annotated[Path | None, typer.Option(
         help="scripted engine: JSON list of replies, or JSON Lines of {\"output\": ...}")] = None,
     max_body_mb: Annotated[float, typer.Option(
@@ -48,6 +51,7 @@ def serve(
 
     Without --api-key-env only local clients and pages are served (loopback Host, local
     Origin); with it, every path but /health wants the key."""
+    from lamstudio.llm import engine_name
     from lamstudio.serve import (
         ServeConfig,
         VllmUnavailable,
@@ -59,7 +63,8 @@ def serve(
 
     try:
         config = ServeConfig(model=model, adapter=str(adapter) if adapter else None,
-                             engine=engine, host=host, port=port, api_key_env=api_key_env,
+                             engine=engine_name(engine), gguf=gguf, host=host, port=port,
+                             api_key_env=api_key_env,
                              max_queue=max_queue, max_batch=max_batch, max_tokens=max_tokens,
                              model_id=model_id, threads=threads,
                              script=str(script) if script else None,

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from lamstudio.commands._common import console, err_console, fail, flag, row_progress
+from lamstudio.commands._common import (
+    console,
+    engine_option,
+    err_console,
+    fail,
+    flag,
+    gguf_option,
+    row_progress,
+)
 
 synth_app = typer.Typer(help="Synthesize data: APIGen single-turn (apigen) and multi-turn "
                                  "(apigen-mt).", no_args_is_help=True)
@@ -34,13 +42,23 @@ def _pairs(items: list[str] | None, what: str, kind: type) -> dict[str, float | 
     return out
 
 
+def _kind(engine: str) -> str:
+    """An ``--engine`` as a ``BackendConfig.kind`` (transformers keeps its journal name,
+    ``local``, so unfinished runs still resume)."""
+    from lamstudio.llm import engine_name
+
+    name = engine_name(engine)
+    return "local" if name == "transformers" else name
+
+
 @synth_app.command("apigen")
 def apigen_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="kept records (.jsonl)")],
     n: Annotated[int, typer.Option(help="generations to attempt")] = 100,
     seed: Annotated[int, typer.Option(help="seed of the plan and of sampling")] = 0,
-    backend: Annotated[str, typer.Option(help="generator: openai (any compatible URL) "
-                                              "or local (a transformers model)")] = "openai",
+    backend: Annotated[str, engine_option(
+        "generator: openai (any compatible URL), transformers (a local model; 'local' is "
+        "its old name) or llamacpp (the local model's GGUF on the CPU)")] = "openai",
     model: Annotated[str, typer.Option(help="model name at the URL, or a local registry "
                                             "name / folder")] = "smollm2-135m",
     url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL "
@@ -48,8 +66,11 @@ def apigen_cmd(
     key_env: Annotated[str, typer.Option(help="NAME of the environment variable holding the "
                                               "API key")] = "OPENAI_API_KEY",
     adapter: Annotated[str | None, typer.Option(help="PEFT adapter folder (local)")] = None,
+    gguf: Annotated[str | None, gguf_option()] = None,
     judge_backend: Annotated[str | None, typer.Option(
-        help="judge: openai or local (default: no judge unless --judge-url is given)")] = None,
+        "--judge-engine", "--judge-backend",
+        help="judge: openai, transformers or llamacpp (default: no judge unless --judge-url "
+             "is given)")] = None,
     judge_model: Annotated[str | None, typer.Option(help="judge model")] = None,
     judge_url: Annotated[str | None, typer.Option(help="judge base URL")] = None,
     judge_key_env: Annotated[str, typer.Option(help="NAME of the judge's key variable")
@@ -75,10 +96,10 @@ def apigen_cmd(
     top_p: Annotated[float, typer.Option()] = 0.95,
     max_tokens: Annotated[int, typer.Option()] = 384,
     concurrency: Annotated[int, typer.Option(help="requests in flight")] = 8,
-    batch_size: Annotated[int, typer.Option(help="local backend: requests per batch")] = 8,
+    batch_size: Annotated[int, typer.Option(help="local engine: requests per batch")] = 8,
     threads: Annotated[int | None, typer.Option(
-        help="local backend: torch threads (default: torch's); 1 was 10x faster than 2 on a "
-             "busy 2-core machine")] = None,
+        help="local engine: CPU threads (transformers: torch's default, and 1 was 10x faster "
+             "than 2 on a busy 2-core machine; llamacpp: the cores)")] = None,
     chunk_size: Annotated[int, typer.Option(help="generations per committed chunk")] = 64,
     stages: Annotated[str, typer.Option(help="checks to run")] = "format,execution,semantic,dedup",
     cache: Annotated[Path | None, typer.Option(help="response cache directory")] = None,
@@ -102,13 +123,14 @@ def apigen_cmd(
 
     cache_dir = str(cache) if cache else None
     try:
-        gen = BackendConfig(backend, model, url, key_env, adapter, cache_dir,
-                            batch_size=batch_size, threads=threads)
+        gen = BackendConfig(_kind(backend), model, url, key_env, adapter, cache_dir,
+                            batch_size=batch_size, threads=threads, gguf=gguf)
         judge = None
         if judge_backend or judge_url:
-            judge = BackendConfig(judge_backend or "openai", judge_model or model, judge_url,
-                                  judge_key_env, cache_dir=cache_dir, batch_size=batch_size,
-                                  threads=threads)
+            judge = BackendConfig(_kind(judge_backend or "openai"), judge_model or model,
+                                  judge_url, judge_key_env, cache_dir=cache_dir,
+                                  batch_size=batch_size, threads=threads,
+                                  gguf=gguf if judge_model in (None, model) else None)
         cfg = ApigenConfig(
             output=str(output), generator=gen, n=n, seed=seed, judge=judge, judge_k=judges,
             styles=_pairs(style, "--style", float) or dict(DEFAULT_STYLE_WEIGHTS),

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lamstudio.commands._common import console, fail, row_progress
+from lamstudio.commands._common import ENGINE_HELP, console, engine_option, fail, row_progress
 
 mt_app = typer.Typer(help="APIGen-MT: multi-turn task blueprints and verified trajectories "
                           "on tau2-bench's domains.", no_args_is_help=True)
@@ -22,15 +22,18 @@ def register(app: typer.Typer) -> None:
     app.add_typer(synth, name="synth")
 
 
-def _backend(model: str, base_url: str | None, key_env: str | None, what: str) -> Any:
-    """An OpenAI-compatible endpoint with ``--{what}-base-url``, else a local model."""
+def _backend(model: str, base_url: str | None, key_env: str | None, what: str,
+             engine: str = "transformers") -> Any:
+    """An OpenAI-compatible endpoint with ``--{what}-base-url``, else a local model run by
+    ``engine``."""
     from lamstudio.agent import open_backend
     from lamstudio.llm import LLMError
 
     try:
-        return open_backend(model, base_url, api_key_env=key_env, max_tokens=768)
+        return open_backend(model, base_url, api_key_env=key_env, max_tokens=768,
+                            engine=engine)
     except (OSError, ValueError, LLMError) as exc:
-        fail(f"--{what}-model {model!r}: not a local model ({exc}); or pass "
+        fail(f"--{what}-model {model!r}: cannot run it locally ({exc}); or pass "
              f"--{what}-base-url for an OpenAI-compatible endpoint")
 
 
@@ -54,6 +57,8 @@ def blueprints_cmd(
     seed: Annotated[int, typer.Option(help="sampling of entities and personas")] = 0,
     api_key_env: Annotated[str | None, typer.Option(help="variable holding the API key")]
     = "OPENAI_API_KEY",
+    engine: Annotated[str, engine_option(
+        f"local models: {ENGINE_HELP}")] = "transformers",
 ) -> None:
     """Propose, check (format, execution, policy, committee) and keep task blueprints."""
     from lamstudio.envs import ENVS, Tau2Unavailable
@@ -62,12 +67,12 @@ def blueprints_cmd(
 
     if env not in ENVS or not env.startswith("tau2:"):
         fail(f"--env {env!r}: choose tau2:retail or tau2:airline")
-    gen = _backend(generator_model, generator_base_url, api_key_env, "generator")
+    gen = _backend(generator_model, generator_base_url, api_key_env, "generator", engine)
     same = (reviewer_model or generator_model, reviewer_base_url or generator_base_url) == \
         (generator_model, generator_base_url)
     rev = gen if same else _backend(reviewer_model or generator_model,
                                     reviewer_base_url or generator_base_url, api_key_env,
-                                    "reviewer")
+                                    "reviewer", engine)
     cfg = BlueprintConfig(env=env, count=n, reviewers=reviewers, rounds=rounds, seed=seed)
     try:
         with row_progress("blueprints") as start:
@@ -101,6 +106,8 @@ def trajectories_cmd(
     seed: Annotated[int, typer.Option(help="user simulator seed")] = 0,
     api_key_env: Annotated[str | None, typer.Option(help="variable holding the API key")]
     = "OPENAI_API_KEY",
+    engine: Annotated[str, engine_option(
+        f"local models: {ENGINE_HELP}")] = "transformers",
 ) -> None:
     """Play each blueprint (simulated user ↔ agent); keep plays that reach its state."""
     from lamstudio.envs import Tau2Unavailable
@@ -116,11 +123,12 @@ def trajectories_cmd(
         bps = read_blueprints(blueprints)
     except (OSError, ValueError) as exc:
         fail(str(exc))
-    agent = _backend(agent_model, agent_base_url, api_key_env, "agent")
+    agent = _backend(agent_model, agent_base_url, api_key_env, "agent", engine)
     same = (user_model or agent_model, user_base_url or agent_base_url) == \
         (agent_model, agent_base_url)
     user = agent if same else _backend(user_model or agent_model,
-                                       user_base_url or agent_base_url, api_key_env, "user")
+                                       user_base_url or agent_base_url, api_key_env, "user",
+                                       engine)
     cfg = TrajectoryConfig(attempts=attempts, max_turns=max_turns, seed=seed)
     try:
         with row_progress("plays") as start:

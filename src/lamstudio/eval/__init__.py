@@ -29,7 +29,13 @@ from lamstudio.eval._generate import Generation, greedy_generate
 from lamstudio.eval._perturb import perturbations, reference_calls
 from lamstudio.eval._reference import ReferenceEnv, ReferenceUnavailable
 from lamstudio.eval._report import compare_table, html_report, load_results, summary_tables
-from lamstudio.eval._run import OpenAIGenerator, TransformersGenerator, run_cases
+from lamstudio.eval._run import (
+    LlamaCppGenerator,
+    OpenAIGenerator,
+    TransformersGenerator,
+    prompt_ids,
+    run_cases,
+)
 from lamstudio.eval._score import read_predictions, score_all, summarize
 from lamstudio.eval._suite import EvalCase, SuiteError, load_suite
 from lamstudio.eval._tau2 import (
@@ -51,7 +57,8 @@ from lamstudio.tools import Call, dispatch, state_hash  # re-exported: eval's pu
 __all__ = [
     "ALL_SCORING", "AST_CATEGORIES", "BACKENDS", "BFCL_ERROR_TYPE", "PATTERNS", "PATTERN_NAMES",
     "RELEVANCE_CATEGORIES", "BfclEntry", "BfclUnavailable", "Call", "CallVerdict",
-    "CompiledCase", "EvalCase", "EvalError", "EvalResult", "Generation", "OpenAIGenerator",
+    "CompiledCase", "EvalCase", "EvalError", "EvalResult", "Generation", "LlamaCppGenerator",
+    "OpenAIGenerator", "prompt_ids",
     "ReferenceEnv", "ReferenceUnavailable", "Episode", "SimulatedUser", "Tau2Config",
     "Tau2Result", "Tau2SuiteError", "Tau2Task", "evaluate_tau2", "load_tau2_suite",
     "pass_hat_k", "run_tau2_episode", "USER_GUIDELINES", "communicated",

@@ -15,7 +15,7 @@ from lamstudio.eval._suite import EvalCase, SuiteError, load_suite
 
 # progress(label, total) -> tick: called once per phase ("generating", "scoring").
 Progress = Callable[[str, int], Callable[[], None]]
-BACKENDS = ("transformers", "openai")
+BACKENDS = ("transformers", "llamacpp", "openai")
 
 
 class EvalError(ValueError):
@@ -48,19 +48,28 @@ def cases_of(suite: str, limit: int | None = None) -> list[EvalCase]:
 
 def make_generator(model: str, backend: str = "transformers", base_url: str | None = None,
                    batch_size: int = 8, max_new_tokens: int = 256,
-                   allow_download: bool = False) -> Any:
+                   allow_download: bool = False, gguf: str | None = None) -> Any:
     """A callable that answers a batch of requests, for ``run_cases``. A local ``model`` is
     a folder, a registered name or a .gguf (``lamstudio.models``); a hub id needs
-    ``allow_download``."""
-    from lamstudio.eval._run import OpenAIGenerator, TransformersGenerator
+    ``allow_download``. ``llamacpp`` runs the model's GGUF (``gguf``: which file)."""
+    from lamstudio.eval._run import LlamaCppGenerator, OpenAIGenerator, TransformersGenerator
+    from lamstudio.llm import LLMError, engine_name
     from lamstudio.models import ModelError
 
+    backend = engine_name(backend)
     if backend == "openai":
         if not base_url:
             raise EvalError("the openai backend needs a base URL (--base-url)")
         return OpenAIGenerator(base_url, model, max_new_tokens)
-    if backend != "transformers":
+    if backend not in BACKENDS:
         raise EvalError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+    if gguf and backend != "llamacpp":
+        raise EvalError("--gguf FILE is for --engine llamacpp")
+    if backend == "llamacpp":
+        try:
+            return LlamaCppGenerator(model, max_new_tokens, gguf)
+        except LLMError as exc:
+            raise EvalError(str(exc)) from None
     try:
         return TransformersGenerator(model, batch_size, max_new_tokens, allow_download)
     except ModelError as exc:
@@ -73,14 +82,14 @@ def evaluate(model: str, suite: str, *, backend: str = "transformers",
              base_url: str | None = None, out: str | Path = "out/eval",
              limit: int | None = None, batch_size: int = 8, max_new_tokens: int = 256,
              max_steps: int = 6, progress: Progress | None = None,
-             allow_download: bool = False) -> EvalResult:
+             allow_download: bool = False, gguf: str | None = None) -> EvalResult:
     """Run ``model`` on ``suite`` (see ``load_suite``), score every case, write everything
     into ``out`` (raw predictions too, re-scorable with :func:`score`)."""
     from lamstudio.eval._run import run_cases
 
     cases = cases_of(suite, limit)
     generate = make_generator(model, backend, base_url, batch_size, max_new_tokens,
-                              allow_download)
+                              allow_download, gguf)
     tick = progress("generating", len(cases)) if progress else None
     preds = run_cases(cases, generate, max_steps, tick)
     return _finish(Path(out), model, suite, cases, preds, progress, write_predictions=True,

@@ -1,7 +1,8 @@
 """Run a model on a suite and collect predictions.
 
-Two backends, one loop: ``transformers`` (a local model, batched greedy decoding, prompts
-rendered and outputs parsed by ``lamstudio.render`` exactly as in training) and ``openai``
+Three engines, one loop: ``transformers`` (a local model, batched greedy decoding, prompts
+rendered and outputs parsed by ``lamstudio.render`` exactly as in training), ``llamacpp``
+(the model's GGUF in llama.cpp on the CPU, the same rendering and parsing) and ``openai``
 (any OpenAI-compatible endpoint through ``lamstudio.llm``; tools are passed natively, with
 names the API accepts mapped back to the originals). Multi-turn cases run an agent loop:
 the model's calls execute in the case's environment and it sees the results.
@@ -21,6 +22,15 @@ from lamstudio.eval._suite import EvalCase
 
 Request = tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]  # msgs, tools, system
 Step = dict[str, Any]  # {"output": text} or {"calls": [...]} (+ "error")
+
+
+def prompt_ids(renderer: Any, req: Request) -> list[int]:
+    """The ids of a request's prompt, rendered by the model's template as in training."""
+    from lamstudio.schema import Trajectory
+
+    msgs, tools, system = req
+    return renderer.prompt_ids(Trajectory(id="eval", system=system, tools=tools,
+                                          messages=msgs))
 
 
 class TransformersGenerator:
@@ -43,11 +53,7 @@ class TransformersGenerator:
         self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
 
     def _prompt(self, req: Request) -> list[int]:
-        from lamstudio.schema import Trajectory
-
-        msgs, tools, system = req
-        t = Trajectory(id="eval", system=system, tools=tools, messages=msgs)
-        return self.renderer.prompt_ids(t)
+        return prompt_ids(self.renderer, req)
 
     def __call__(self, requests: Sequence[Request],
                  on_done: Callable[[int], None] | None = None) -> list[Step]:
@@ -56,6 +62,48 @@ class TransformersGenerator:
                                on_batch=on_done)
         return [{"output": g.text, "error": g.error} if g.error else {"output": g.text}
                 for g in gens]
+
+
+class LlamaCppGenerator:
+    """Greedy answers from the model's GGUF in llama.cpp (``lamstudio.llm.LlamaCppModel``):
+    the same prompt ids as ``TransformersGenerator``, one request after another with the
+    shared prompt prefix (the system prompt, the tool list) kept in the KV cache."""
+
+    reports_progress = True
+
+    def __init__(self, model: str, max_new_tokens: int = 256, gguf: str | None = None,
+                 threads: int | None = None) -> None:
+        from lamstudio.llm import LlamaCppModel
+
+        self.engine = LlamaCppModel(model, gguf=gguf, threads=threads)
+        self.renderer, self.max_new_tokens = self.engine.renderer, max_new_tokens
+
+    def __call__(self, requests: Sequence[Request],
+                 on_done: Callable[[int], None] | None = None) -> list[Step]:
+        out = []
+        for req in requests:
+            out.append(self._one(prompt_ids(self.renderer, req)))
+            if on_done:
+                on_done(1)
+        return out
+
+    def _one(self, ids: list[int]) -> Step:
+        from lamstudio.llm import Sampling
+
+        room = self.engine.context - len(ids)
+        if room < 8:  # as greedy_generate: this case fails, the run goes on
+            return {"output": "", "error": "prompt longer than the model's context"}
+        stops, seq = set(self.renderer.stop_token_ids), []
+        budget = min(self.max_new_tokens, room)
+
+        def on_token(tok: int) -> bool:
+            if tok in stops:
+                return True
+            seq.append(tok)
+            return len(seq) >= budget
+
+        self.engine.generate(ids, Sampling(), on_token)
+        return {"output": self.renderer.decode(seq)}
 
 
 _SAFE = re.compile(r"[^a-zA-Z0-9_-]")

@@ -1,8 +1,10 @@
 """Generation backends: one small protocol (``ChatBackend.complete``), an
 OpenAI-compatible HTTP client with retries, a deadline per request, concurrency limits, an
-on-disk cache and keys kept out of every error text, and a local transformers backend
-(``LocalBackend``) with the same cache and results. (The scripted OpenAI-compatible server
-that tests use lives in ``tests/support/scripted_server.py``.)"""
+on-disk cache and keys kept out of every error text, and two local engines with the same
+cache and results: transformers (``LocalBackend``, fp32, any HF model) and llama.cpp
+(``LlamaCppBackend``, a GGUF on the CPU; ``LlamaCppModel`` is its engine, shared with eval
+and serve). ``local_backend(model, engine)`` picks one by name. (The scripted
+OpenAI-compatible server that tests use lives in ``tests/support/scripted_server.py``.)"""
 
 from __future__ import annotations
 
@@ -11,6 +13,16 @@ from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 from lamstudio.llm._cache import ResponseCache, request_key
+from lamstudio.llm._engines import LOCAL_ENGINES, engine_name, local_backend
+from lamstudio.llm._gguf import GgufModel, find_gguf, vocab_problem
+from lamstudio.llm._llamacpp import (
+    LlamaCppModel,
+    Sampling,
+    default_threads,
+    llama_cpp_available,
+    require_llama_cpp,
+)
+from lamstudio.llm._llamacpp_backend import LlamaCppBackend
 from lamstudio.llm._local import LocalBackend, resolve_local_model
 from lamstudio.llm._openai import OpenAIBackend, parse_retry_after, result_from_body
 from lamstudio.llm._redact import redact
@@ -58,7 +70,10 @@ async def gather_or_cancel(coros: Sequence[Awaitable[T]]) -> list[T]:
 
 
 __all__ = [
-    "ChatBackend", "ChatResult", "LLMError", "LLMUnavailable", "LocalBackend", "OpenAIBackend",
-    "ResponseCache", "complete_many", "complete_sync", "gather_or_cancel", "parse_retry_after",
-    "redact", "request_key", "resolve_local_model", "result_from_body",
+    "LOCAL_ENGINES", "ChatBackend", "ChatResult", "GgufModel", "LLMError", "LLMUnavailable",
+    "LlamaCppBackend", "LlamaCppModel", "LocalBackend", "OpenAIBackend", "ResponseCache",
+    "Sampling", "complete_many", "complete_sync", "default_threads", "engine_name",
+    "find_gguf", "gather_or_cancel", "llama_cpp_available", "local_backend",
+    "parse_retry_after", "redact", "request_key", "require_llama_cpp", "resolve_local_model",
+    "result_from_body", "vocab_problem",
 ]

@@ -64,7 +64,14 @@ class LocalBackend:
                  ) -> None:
         self.path = resolve_local_model(model)
         self.adapter = adapter
-        self.model = name or Path(str(model)).name or str(model)
+        self._setup(name or Path(str(model)).name or str(model), batch_size, cache_dir,
+                    default_params, threads, template)
+
+    def _setup(self, name: str, batch_size: int, cache_dir: str | os.PathLike[str] | None,
+               default_params: dict[str, Any] | None, threads: int | None,
+               template: str | None) -> None:
+        """The state every local engine shares: queue, cache, stats, locks."""
+        self.model = name
         self.batch_size = max(1, batch_size)
         self.cache = ResponseCache(cache_dir) if cache_dir else None
         self.default_params = dict(default_params or {})
@@ -151,8 +158,7 @@ class LocalBackend:
         with self._gen_lock:
             prompts = [self._prepare(p) for p in batch]
             ready = [x for x in prompts if isinstance(x, _Prompt)]
-            outputs = iter(_generate(self._lm, self._renderer, ready, self.context)
-                           if ready else [])
+            outputs = iter(self._run(ready) if ready else [])
         self.stats["requests"] += len(batch)
         self.stats["batches"] += 1
         out: list[dict[str, Any] | LLMError] = []
@@ -164,6 +170,10 @@ class LocalBackend:
             self.stats["tokens"] += n_tokens
             out.append(self._body(p, text, finish, x, n_tokens))
         return out
+
+    def _run(self, prompts: list[_Prompt]) -> list[tuple[str, str, int]]:
+        """Each prompt's text, finish reason and tokens used (the engine's part)."""
+        return _generate(self._lm, self._renderer, prompts, self.context)
 
     def _prepare(self, p: _Pending) -> _Prompt | LLMError:
         try:

@@ -3,8 +3,9 @@
 Prompts are rendered with the model's ``lamstudio.render.Renderer`` and outputs read with
 ``lamstudio.render.parse_output``: the template and parser used in training and eval.
 ``create_app(engine, config)`` is the API; engines: ``TransformersEngine`` (batched
-``generate``), ``ScriptedEngine`` (given replies, for testing clients); ``run_vllm`` starts
-vLLM's server with lamstudio's template and tool parser instead.
+``generate``), ``LlamaCppEngine`` (a GGUF on the CPU), ``ScriptedEngine`` (given replies,
+for testing clients); ``run_vllm`` starts vLLM's server with lamstudio's template and tool
+parser instead.
 """
 
 from lamstudio.serve._app import create_app
@@ -14,6 +15,7 @@ from lamstudio.serve._engine import (
     Engine,
     GenRequest,
     GenResult,
+    LlamaCppEngine,
     ScriptedEngine,
     TransformersEngine,
     resolve_model,
@@ -35,9 +37,9 @@ from lamstudio.serve._vllm import (
 
 __all__ = [
     "ENGINES", "PLUGIN_FILE", "ApiError", "BatchStats", "Batcher", "CallPrefixes",
-    "ChatRequest", "Delta", "Engine", "GenRequest", "GenResult", "Guard", "LocalRule",
-    "Prompter", "QueueFull", "ScriptedEngine", "ServeConfig", "ServerThread", "Settled",
-    "StopMatcher", "StreamParser", "TransformersEngine", "VllmUnavailable", "call_prefixes",
-    "create_app", "load_engine", "parse_request", "read_api_key", "resolve_model",
-    "run_vllm", "serve", "settle", "vllm_command", "vllm_extract",
+    "ChatRequest", "Delta", "Engine", "GenRequest", "GenResult", "Guard", "LlamaCppEngine",
+    "LocalRule", "Prompter", "QueueFull", "ScriptedEngine", "ServeConfig", "ServerThread",
+    "Settled", "StopMatcher", "StreamParser", "TransformersEngine", "VllmUnavailable",
+    "call_prefixes", "create_app", "load_engine", "parse_request", "read_api_key",
+    "resolve_model", "run_vllm", "serve", "settle", "vllm_command", "vllm_extract",
 ]

@@ -1,6 +1,7 @@
 """Engines: what turns prompt token ids into text, a batch at a time.
 
-``TransformersEngine`` runs ``model.generate`` on a left-padded batch; ``ScriptedEngine``
+``TransformersEngine`` runs ``model.generate`` on a left-padded batch; ``LlamaCppEngine``
+runs a GGUF in llama.cpp, one request of the batch after another; ``ScriptedEngine``
 answers from a list of replies (for testing clients and servers: everything else, the
 HTTP API, rendering, forced prefixes, parsing, streaming and batching, is the real thing).
 Both share ``_Rows``: per-request bookkeeping of tokens, stop strings, token budgets and
@@ -175,6 +176,39 @@ class TransformersEngine:
             self.model.generate(input_ids=ids, attention_mask=mask, generation_config=cfg,
                                 stopping_criteria=StoppingCriteriaList([_Track()]))
         return rows.results()
+
+
+class LlamaCppEngine:
+    """A GGUF on the CPU through llama.cpp (``lamstudio.llm.LlamaCppModel``): prompts are
+    the ids the server rendered, answers are decoded by the same tokenizer. A batch runs
+    one request after another (llama.cpp's multi-sequence batches were 0.98-1.22x as fast
+    on 2 cores and made each answer depend on its batch: ``lamstudio.llm._llamacpp``); the
+    prompt prefix stays in the KV cache. ``threads`` defaults to the idle cores."""
+
+    def __init__(self, model: str, gguf: str | None = None, *, model_id: str | None = None,
+                 threads: int | None = None, context_length: int | None = None) -> None:
+        from lamstudio.llm import LlamaCppModel, LLMError
+
+        try:
+            self.engine = LlamaCppModel(model, gguf=gguf, threads=threads,
+                                        context_length=context_length)
+        except LLMError as exc:
+            raise ValueError(str(exc)) from None
+        self.renderer, self.model_id = self.engine.renderer, model_id or model
+        self.context_length = self.engine.context
+
+    def generate(self, batch: Sequence[GenRequest]) -> list[GenResult]:
+        from lamstudio.llm import Sampling
+
+        out = []
+        for req in batch:
+            rows = _Rows([req], self.renderer)
+            if not req.cancelled.is_set():  # a client gone while queued costs no prefill
+                self.engine.generate(req.prompt_ids,
+                                     Sampling(req.temperature, req.top_p, req.seed),
+                                     lambda tok, rows=rows: rows.step([tok])[0])
+            out += rows.results()
+        return out
 
 
 class ScriptedEngine:

@@ -7,7 +7,13 @@ import time
 from typing import Any
 
 from lamstudio.serve._config import ServeConfig
-from lamstudio.serve._engine import Engine, ScriptedEngine, TransformersEngine, resolve_model
+from lamstudio.serve._engine import (
+    Engine,
+    LlamaCppEngine,
+    ScriptedEngine,
+    TransformersEngine,
+    resolve_model,
+)
 
 
 def load_engine(config: ServeConfig) -> Engine:
@@ -16,6 +22,9 @@ def load_engine(config: ServeConfig) -> Engine:
         return ScriptedEngine.from_file(resolve_model(config.model), config.script or "",
                                         model_id=config.served_id,
                                         context_length=config.context_length or 4096)
+    if config.engine == "llamacpp":
+        return LlamaCppEngine(config.model, config.gguf, model_id=config.served_id,
+                              threads=config.threads, context_length=config.context_length)
     if config.engine == "transformers":
         return TransformersEngine(config.model, config.adapter, model_id=config.served_id,
                                   threads=config.threads,

@@ -32,6 +32,7 @@ from lamstudio.llm import (
     LocalBackend,
     OpenAIBackend,
     gather_or_cancel,
+    local_backend,
 )
 from lamstudio.schema import Trajectory
 from lamstudio.synth._config import ApigenConfig, BackendConfig
@@ -85,9 +86,10 @@ class ApigenResult:
 
 def make_backend(cfg: BackendConfig, concurrency: int = 8) -> ChatBackend:
     """A backend from its config: a local model or an OpenAI-compatible server."""
-    if cfg.kind == "local":
-        return LocalBackend(cfg.model, adapter=cfg.adapter, batch_size=cfg.batch_size,
-                            cache_dir=cfg.cache_dir, threads=cfg.threads)
+    if cfg.kind in ("local", "llamacpp"):
+        return local_backend(cfg.model, "transformers" if cfg.kind == "local" else cfg.kind,
+                             adapter=cfg.adapter, gguf=cfg.gguf, batch_size=cfg.batch_size,
+                             cache_dir=cfg.cache_dir, threads=cfg.threads)
     return OpenAIBackend(str(cfg.url), cfg.model, api_key_env=cfg.key_env,
                          timeout_s=cfg.timeout_s, concurrency=concurrency,
                          cache_dir=cfg.cache_dir)

@@ -24,7 +24,8 @@ class ApigenConfigError(ValueError):
 class BackendConfig:
     """``kind="openai"``: any OpenAI-compatible server (``url``, ``model``, key from the
     environment variable *named* ``key_env``); ``kind="local"``: a transformers model
-    (``model`` = registry name or folder, optional PEFT ``adapter``)."""
+    (``model`` = registry name or folder, optional PEFT ``adapter``); ``kind="llamacpp"``:
+    the model's GGUF in llama.cpp (``gguf``: which file, default the model's own)."""
 
     kind: str = "openai"
     model: str = ""
@@ -35,11 +36,18 @@ class BackendConfig:
     timeout_s: float = 120.0
     batch_size: int = 8
     threads: int | None = None
+    gguf: str | None = None
 
     def check(self, what: str) -> None:
-        if self.kind not in ("openai", "local"):
-            raise ApigenConfigError(f"{what}: backend must be 'openai' or 'local', "
-                                    f"not {self.kind!r}")
+        if self.kind not in ("openai", "local", "llamacpp"):
+            raise ApigenConfigError(f"{what}: engine must be openai, transformers (local) or "
+                                    f"llamacpp, not {self.kind!r}")
+        if self.gguf and self.kind != "llamacpp":
+            raise ApigenConfigError(f"{what}: --gguf FILE is for the llamacpp engine")
+        if self.kind == "llamacpp" and self.adapter:
+            raise ApigenConfigError(f"{what}: the llamacpp engine runs a GGUF, not an "
+                                    "adapter: export the merged model first (lamstudio "
+                                    "export --gguf)")
         if not self.model:
             raise ApigenConfigError(f"{what}: a model is needed")
         if self.kind == "openai" and not self.url:
@@ -47,7 +55,8 @@ class BackendConfig:
 
     def identity(self) -> dict[str, Any]:
         """What decides the answers (not where the cache is or how long to wait)."""
-        return {"kind": self.kind, "model": self.model, "adapter": self.adapter}
+        out = {"kind": self.kind, "model": self.model, "adapter": self.adapter}
+        return {**out, "gguf": self.gguf} if self.gguf else out  # old journals still match
 
 
 @dataclass(frozen=True)
