@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from lamstudio.models._errors import ModelError
+from lamstudio.models._progress import status
+
 _SEEN: dict[tuple[str, int, int], str] = {}
 
 
@@ -32,3 +35,14 @@ def file_sha256(path: Path) -> str:
 def remember(path: Path, digest: str) -> None:
     """Record the sha256 of a file just written and hashed on the way (a joined GGUF)."""
     _SEEN[_key(path)] = digest
+
+
+def checked_sha256(path: Path, progress: bool) -> str:
+    """``file_sha256`` with a status line while it runs, and an unreadable file as one
+    ``ModelError`` line."""
+    try:
+        with status(f"checking {path.name} (sha256)", progress and not is_hashed(path),
+                    done=False):
+            return file_sha256(path)
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read it ({exc.strerror or exc})") from None

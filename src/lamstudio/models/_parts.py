@@ -23,7 +23,7 @@ from pathlib import Path
 
 from lamstudio.models._disk import write_error
 from lamstudio.models._errors import ModelError
-from lamstudio.models._hash import file_sha256, is_hashed, remember
+from lamstudio.models._hash import checked_sha256, remember
 from lamstudio.models._home import models_home
 from lamstudio.models._progress import status
 
@@ -121,18 +121,9 @@ class SplitModel:
         """The joined GGUF, joined from the installed parts when it is not in the cache
         (or no longer the pinned file); ``ModelError`` with the fix otherwise."""
         path = self.installed_file()
-        if path is not None and _sha256(path, progress) == self.sha256:
+        if path is not None and checked_sha256(path, progress) == self.sha256:
             return path
         return join_parts(self, progress)
-
-
-def _sha256(path: Path, progress: bool) -> str:
-    try:
-        with status(f"checking {path.name} (sha256)", progress and not is_hashed(path),
-                    done=False):
-            return file_sha256(path)
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot read it ({exc.strerror or exc})") from None
 
 
 def join_parts(entry: SplitModel, progress: bool = False) -> Path:

@@ -22,7 +22,7 @@ from typing import Any
 from lamstudio.models._convert import convert_gguf
 from lamstudio.models._disk import write_error
 from lamstudio.models._errors import ModelError
-from lamstudio.models._hash import file_sha256, is_hashed
+from lamstudio.models._hash import checked_sha256
 from lamstudio.models._home import models_home
 from lamstudio.models._manifest import FILES, check_files, record_files
 from lamstudio.models._progress import status
@@ -43,7 +43,7 @@ def prepare(name: str | RegisteredModel, force: bool = False, progress: bool = T
     """
     entry = get_entry(name) if isinstance(name, str) else name
     gguf = entry.require_file(progress)
-    digest = _gguf_sha256(gguf, progress)
+    digest = checked_sha256(gguf, progress)
     if digest != entry.sha256:
         raise ModelError(
             f"{gguf}: sha256 {digest[:12]}… is not the {entry.package} {entry.version} file "
@@ -73,7 +73,7 @@ def prepare_gguf(path: str | os.PathLike[str], force: bool = False,
     gguf = Path(path).expanduser()
     if not gguf.is_file():
         raise ModelError(f"{gguf}: no such GGUF file")
-    digest = _gguf_sha256(gguf, progress)
+    digest = checked_sha256(gguf, progress)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", gguf.stem).strip("-.")[:60] or "model"
     source = {"kind": "gguf", "path": str(gguf.resolve()), "sha256": digest}
     return _ensure(f"gguf-{stem}-{digest[:12]}", gguf, source, force, progress, verify,
@@ -84,15 +84,6 @@ def damaged(folder: Path, problem: str, arg: str) -> ModelError:
     """The one line for a prepared folder that no longer matches its record."""
     return ModelError(f"{folder}: damaged ({problem}); rebuild it: lamstudio models prepare "
                       f"{arg} --force")
-
-
-def _gguf_sha256(gguf: Path, progress: bool) -> str:
-    try:
-        with status(f"checking {gguf.name} (sha256)", progress and not is_hashed(gguf),
-                    done=False):
-            return file_sha256(gguf)
-    except OSError as exc:
-        raise ModelError(f"{gguf}: cannot read it ({exc.strerror or exc})") from None
 
 
 def _version(entry: PackagedModel) -> str:
