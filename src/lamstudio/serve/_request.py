@@ -10,10 +10,13 @@ ranges.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
+import orjson
 
 from lamstudio.io import JsonValueError, parse_json
 from lamstudio.serve._errors import bad_request, json_error, short
@@ -185,12 +188,37 @@ def _tools(raw: Any) -> list[dict[str, Any]]:
     return raw
 
 
+# Schemas already found valid, by their canonical JSON: an agent resends the same tools every
+# turn, and checking against the 2020-12 meta-schema costs ~10 s per MB of schema.
+_VALID: OrderedDict[bytes, None] = OrderedDict()
+_VALID_MAX = 512
+_VALID_LOCK = threading.Lock()
+
+
 def _check_schema(schema: Any, param: str) -> None:
     if schema is None:
         return
     if not isinstance(schema, dict):
         raise bad_request(f"{param} must be a JSON Schema object", param=param,
                           code="invalid_schema")
+    try:
+        key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError):
+        key = None  # the full check below says what is wrong
+    if key is not None:
+        with _VALID_LOCK:
+            if key in _VALID:
+                _VALID.move_to_end(key)
+                return
+    _check_schema_once(schema, param)
+    if key is not None:
+        with _VALID_LOCK:
+            _VALID[key] = None
+            if len(_VALID) > _VALID_MAX:
+                _VALID.popitem(last=False)
+
+
+def _check_schema_once(schema: dict[str, Any], param: str) -> None:
     try:
         jsonschema.validators.validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as exc:
