@@ -138,3 +138,14 @@ def test_any_hostile_argument_is_one_tool_result(domain: str, kind: str) -> None
                                                  name: ARGUMENT_VALUES[kind]}))
             assert isinstance(out, str)
             assert len(runner.state_hash()) == 64
+
+
+def test_calculate_matches_python_arithmetic_and_refuses_a_power_that_would_hang():
+    from lamstudio.envs._tau2_base import calculate
+
+    for expr in ("1+2*3", "10/4", "2**0.5", "(1+2)*3.5", "-5+ +3", "7//2", "2**10"):
+        assert calculate(expr) == str(round(float(eval(expr)), 2))  # noqa: S307 - literals
+    with pytest.raises(ZeroDivisionError):
+        calculate("1/0")
+    with pytest.raises(ValueError, match="too large"):
+        calculate("9**9**9")  # tau2's eval never returns
