@@ -226,11 +226,18 @@ def test_a_chunked_body_is_cut_off_at_the_limit(tiny_model, start_server):
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(send)
-        reply = read_reply(s)
+        try:
+            reply = read_reply(s)
+        except ConnectionResetError:
+            # The server answered 413 and closed with the client's bytes still unread, so
+            # the kernel resets the connection, which can drop the 413 before it is read
+            # (uvicorn does no lingering close). Being cut off is what this test is about.
+            reply = b"reset"
         stop.set()
         s.close()
-    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
-    assert b'"request_too_large"' in reply and sent[0] < 40 << 20
+    assert reply == b"reset" or reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert reply == b"reset" or b'"request_too_large"' in reply
+    assert sent[0] < 40 << 20  # the server stopped taking bytes long before the end
     r = post(srv, {"messages": [{"role": "user", "content": "x" * 900_000}]})
     assert r.status_code != 413  # under the limit: read (then too long for the context)
 
