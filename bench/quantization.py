@@ -54,21 +54,24 @@ class Subject:
     key: str              # file names: OUT/gguf/<key>-<type>.gguf, OUT/runs/<key>/<type>.json
     model: str            # what --model takes: a registered name or a folder
     label: str
+    short: str            # the charts' legend
     shipped: str | None   # the type of the registered model's own GGUF
     note: str
 
 
 SUBJECTS = {
-    "base": Subject("smollm2-135m", "smollm2-135m", "SmolLM2-135M-Instruct (base)", "Q4_1",
-                    "fp32 = the shipped Q4_1 dequantized: every other type is quantized "
-                    "again from it"),
-    "quickstart": Subject("smollm2-135m-quickstart", "runs/quickstart/model",
-                          "SmolLM2-135M, quickstart fine-tune", None,
-                          "the quickstart's merged model (base + LoRA, fp32)"),
-    "qwen": Subject("qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b", "Qwen2.5-Coder-0.5B-Instruct",
-                    "Q4_K_M", "shipped Q4_K_M was itself made from the AWQ checkpoint; fp32 "
-                    "and every GGUF here are re-exported from it dequantized, so none can "
-                    "be better than the shipped file's weights"),
+    "base": Subject(
+        "smollm2-135m", "smollm2-135m", "SmolLM2-135M-Instruct (base)", "SmolLM2 base", "Q4_1",
+        "fp32 = the shipped Q4_1 dequantized: every other type is quantized again from it"),
+    "quickstart": Subject(
+        "smollm2-135m-quickstart", "runs/quickstart/model", "SmolLM2-135M, quickstart fine-tune",
+        "SmolLM2 fine-tuned", None, "the quickstart's merged model (base + LoRA, fp32)"),
+    "qwen": Subject(
+        "qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b", "Qwen2.5-Coder-0.5B-Instruct",
+        "Qwen2.5-Coder-0.5B", "Q4_K_M",
+        "the shipped Q4_K_M was itself made from the AWQ checkpoint; fp32 and every GGUF here "
+        "are re-exported from it dequantized, so none can be better than the shipped file's "
+        "weights"),
 }
 TYPES = ("hf", "f32", "f16", "q8_0", "q4_k_m", "shipped")
 EXPORTED = ("f32", "f16", "q8_0", "q4_k_m")
@@ -351,7 +354,7 @@ def machine() -> dict:
 def write_report(out: Path, report: Path, subjects: list[Subject]) -> None:
     from lamstudio.io import atomic_path
 
-    models = [{"key": s.key, "label": s.label, "note": s.note,
+    models = [{"key": s.key, "label": s.label, "short": s.short, "note": s.note,
                "rows": [{k: v for k, v in r.items() if k != "texts"}
                         for r in load_results(out, s)]} for s in subjects]
     summary = {"machine": machine(), "models": models}
@@ -362,9 +365,17 @@ def write_report(out: Path, report: Path, subjects: list[Subject]) -> None:
     print(f"wrote {report / 'quantization.json'} and {report / 'quantization.html'}")
 
 
-def _series(models: list[dict], y: Any, x: Any = None) -> dict:
-    x = x or (lambda r: r["file"]["bytes"] / 1e6)
-    return {m["label"]: [(x(r), y(r), _short_label(r)) for r in m["rows"]] for m in models}
+def _series(models: list[dict], y: Any) -> dict:
+    """A series per model's GGUF files, and its transformers fp32 point as its own series
+    (another engine: not on the GGUF line)."""
+    out = {}
+    for m in models:
+        for name, rows in ((m["short"], [r for r in m["rows"] if r["kind"] != "hf"]),
+                           (f"{m['short']} (torch)", [r for r in m["rows"]
+                                                      if r["kind"] == "hf"])):
+            if rows:
+                out[name] = [(r["file"]["bytes"] / 1e6, y(r), _short_label(r)) for r in rows]
+    return out
 
 
 def _short_label(r: dict) -> str:

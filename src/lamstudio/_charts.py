@@ -168,13 +168,14 @@ def scatter_chart(series: Mapping[str, Sequence[tuple[float, float, str]]], xlab
     points = [(x, y) for pts in series.values() for x, y, _ in pts if _usable(x, y, log_x)]
     if not points:
         return '<p class="empty">nothing to show</p>'
-    left, right, top, bottom = 56, 150, 14, 40
+    left, right, top, bottom = 56, 180, 14, 40
     pw, ph = width - left - right, height - top - bottom
     fx = math.log10 if log_x else float
     us = [fx(x) for x, _ in points]
     pad = (max(us) - min(us)) * 0.06 or 0.5
     u0, u1 = min(us) - pad, max(us) + pad
-    y1 = y_max if y_max is not None else (max(y for _, y in points) * 1.1 or 1.0)
+    y1 = y_max if y_max is not None else 4 * _nice_step(max(y for _, y in points) * 1.05 / 4
+                                                         or 0.25)
 
     def ux(u: float) -> float:  # plot units (log10 of x when log_x) -> pixels
         return left + pw * (u - u0) / (u1 - u0)
@@ -204,7 +205,7 @@ def scatter_chart(series: Mapping[str, Sequence[tuple[float, float, str]]], xlab
         ly = top + 14 + 16 * i
         out.append(f'<rect x="{left + pw + 12}" y="{ly - 9}" width="10" height="10" '
                    f'fill="{color}"/><text x="{left + pw + 26}" y="{ly}">'
-                   f'<title>{escape(name)}</title>{escape(_short(name, 18))}</text>')
+                   f'<title>{escape(name)}</title>{escape(_short(name, 24))}</text>')
     out.append("</svg>")
     return "".join(out)
 
