@@ -362,7 +362,31 @@ def write_report(out: Path, report: Path, subjects: list[Subject]) -> None:
     with atomic_path(report / "quantization.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
     write_html(report / "quantization.html", summary)
+    print(markdown(summary))
     print(f"wrote {report / 'quantization.json'} and {report / 'quantization.html'}")
+
+
+def markdown(summary: dict) -> str:
+    """The table for docs/quantization.md and bench/RESULTS.md."""
+    head = ("| model | type | file MB | parse | names | exact | BFCL simple | BFCL multiple | "
+            "same as fp32 | prefill tok/s | decode tok/s | batched tok/s | eval s | "
+            "peak RSS MB | load |\n" + "| --- | --- |" + " ---: |" * 13)
+    lines = [head]
+    for m in summary["models"]:
+        for r in m["rows"]:
+            h, c, sp = r["heldout"], r["bfcl"]["categories"], r["speed"]
+            same = r.get("same_as_fp32")
+            lines.append("| " + " | ".join([
+                m["short"], r["label"], f"{r['file']['bytes'] / 1e6:.1f}",
+                f"{h['parse_rate']:.1%}", f"{h['function_name_accuracy']:.1%}",
+                f"{h['exact_match']:.1%}",
+                *(f"{c[k]['correct']}/{c[k]['total']}" if k in c else "-"
+                  for k in ("simple_python", "multiple")),
+                f"{same[0]}/{same[1]}" if same else "-",
+                f"{sp['prefill_tokens_per_s']:.0f}", f"{sp['decode_tokens_per_s']:.1f}",
+                f"{sp['batched_tokens_per_s']:.1f}", f"{sp['eval_wall_s']:.0f}",
+                f"{r['memory']['peak_rss_mb']:.0f}", f"{r['load_before'][0]:.1f}"]) + " |")
+    return "\n".join(lines)
 
 
 def _series(models: list[dict], y: Any) -> dict:
