@@ -157,3 +157,100 @@ def loss_curve(steps: Sequence[int], losses: Sequence[float]) -> str:
     plt.close(fig)
     svg = buf.getvalue()
     return svg[svg.index("<svg"):]  # drop the XML prolog: the SVG sits inside HTML
+
+
+def scatter_chart(series: Mapping[str, Sequence[tuple[float, float, str]]], xlabel: str,
+                  ylabel: str, log_x: bool = False, y_max: float | None = None,
+                  width: int = 640, height: int = 300) -> str:
+    """Points (x, y, label) per named series, each series joined by a line in x order and
+    given its own colour and legend entry; ``log_x`` for values that span orders of
+    magnitude (file sizes). Labels sit beside their points; every value is in a tooltip."""
+    points = [(x, y) for pts in series.values() for x, y, _ in pts if _usable(x, y, log_x)]
+    if not points:
+        return '<p class="empty">nothing to show</p>'
+    left, right, top, bottom = 56, 180, 14, 40
+    pw, ph = width - left - right, height - top - bottom
+    fx = math.log10 if log_x else float
+    us = [fx(x) for x, _ in points]
+    pad = (max(us) - min(us)) * 0.06 or 0.5
+    u0, u1 = min(us) - pad, max(us) + pad
+    y1 = y_max if y_max is not None else 4 * _nice_step(max(y for _, y in points) * 1.05 / 4
+                                                         or 0.25)
+
+    def ux(u: float) -> float:  # plot units (log10 of x when log_x) -> pixels
+        return left + pw * (u - u0) / (u1 - u0)
+
+    def py(y: float) -> float:
+        return top + ph * (1 - min(max(y, 0.0), y1) / y1)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'role="img" style="{_FONT}">']
+    out += _scatter_axes((left, top, pw, ph), y1, [(ux(u), t) for u, t in
+                                                   _x_ticks(u0, u1, log_x)], xlabel, ylabel,
+                         height)
+    palette = list(COLORS.values()) + ["#9b59b6", "#d98c1f"]
+    for i, (name, pts) in enumerate(series.items()):
+        color = palette[i % len(palette)]
+        good = sorted((p for p in pts if _usable(p[0], p[1], log_x)), key=lambda p: p[0])
+        if len(good) > 1:
+            path = " ".join(f"{ux(fx(x)):.1f},{py(y):.1f}" for x, y, _ in good)
+            out.append(f'<polyline points="{path}" fill="none" stroke="{color}" '
+                       'stroke-opacity="0.5"/>')
+        for x, y, label in good:
+            cx, cy = ux(fx(x)), py(y)
+            out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{color}">'
+                       f'<title>{escape(name)} {escape(label)}: {_num(x)}, {y:.3g}</title>'
+                       f'</circle><text x="{cx + 6:.1f}" y="{cy - 5:.1f}" font-size="10" '
+                       f'fill="{color}">{escape(label)}</text>')
+        ly = top + 14 + 16 * i
+        out.append(f'<rect x="{left + pw + 12}" y="{ly - 9}" width="10" height="10" '
+                   f'fill="{color}"/><text x="{left + pw + 26}" y="{ly}">'
+                   f'<title>{escape(name)}</title>{escape(_short(name, 24))}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _usable(x: float, y: float, log_x: bool) -> bool:
+    return math.isfinite(x) and math.isfinite(y) and (x > 0 or not log_x)
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
+def _x_ticks(u0: float, u1: float, log_x: bool) -> list[tuple[float, str]]:
+    """Tick positions in plot units (log10 of the value when ``log_x``) with labels."""
+    if not log_x:
+        step = _nice_step((u1 - u0) / 6)
+        start = math.ceil(u0 / step) * step
+        return [(start + k * step, _num(start + k * step))
+                for k in range(int((u1 - start) / step + 1e-9) + 1)]
+    ticks = []
+    for e in range(math.floor(u0), math.ceil(u1) + 1):
+        for m in (1, 2, 5):
+            if u0 <= math.log10(m) + e <= u1:
+                ticks.append((math.log10(m) + e, _num(m * 10.0 ** e)))
+    return ticks
+
+
+def _scatter_axes(box: tuple[int, int, int, int], y1: float, ticks: list[tuple[float, str]],
+                  xlabel: str, ylabel: str, height: int) -> list[str]:
+    """Axes, horizontal grid lines at quarters of ``y1``, x ticks (pixel x, label)."""
+    left, top, pw, ph = box
+    out = [f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" '
+           'stroke="#999"/>',
+           f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="#999"/>']
+    for k in range(5):
+        y = top + ph * (1 - k / 4)
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" '
+                   f'stroke="#eee"/><text x="{left - 6}" y="{y + 4:.1f}" '
+                   f'text-anchor="end">{y1 * k / 4:.3g}</text>')
+    for x, label in ticks:
+        out.append(f'<line x1="{x:.1f}" y1="{top + ph}" x2="{x:.1f}" y2="{top + ph + 4}" '
+                   f'stroke="#999"/><text x="{x:.1f}" y="{top + ph + 16}" '
+                   f'text-anchor="middle">{label}</text>')
+    out.append(f'<text x="{left + pw / 2:.1f}" y="{height - 6}" text-anchor="middle" '
+               f'fill="#444">{escape(xlabel)}</text>'
+               f'<text x="12" y="{top + ph / 2:.1f}" text-anchor="middle" fill="#444" '
+               f'transform="rotate(-90 12 {top + ph / 2:.1f})">{escape(ylabel)}</text>')
+    return out
