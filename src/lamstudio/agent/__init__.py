@@ -30,6 +30,7 @@ from lamstudio.agent._loop import (
     make_record,
     run_episode,
 )
+from lamstudio.agent._principles import principles_block, with_principles
 from lamstudio.agent._reply import Reply, read_reply, read_text
 from lamstudio.agent._run import (
     AgentSummary,
@@ -52,9 +53,10 @@ from lamstudio.agent._tools import (
 from lamstudio.agent._user import ScriptedUser, User
 
 __all__ = [
-    "STOP_REASONS", "AgentConfig", "AgentSummary", "AgentTask", "EnvToolbox", "EpisodeError",
-    "Reply", "SandboxToolbox", "ScriptedUser", "TaskError", "ToolOutcome", "Toolbox", "User",
-    "clean_text", "env_tasks", "error_outcome", "is_fatal", "make_record", "make_toolbox",
-    "open_backend", "read_reply", "read_tasks", "read_text", "run_agent", "run_episode",
-    "run_tasks", "schema_problems", "task_from_row", "write_summary",
+    "AgentConfig", "AgentSummary", "AgentTask", "EnvToolbox", "EpisodeError", "Reply",
+    "STOP_REASONS", "SandboxToolbox", "ScriptedUser", "TaskError", "ToolOutcome", "Toolbox",
+    "User", "clean_text", "env_tasks", "error_outcome", "is_fatal", "make_record",
+    "make_toolbox", "open_backend", "principles_block", "read_reply", "read_tasks",
+    "read_text", "run_agent", "run_episode", "run_tasks", "schema_problems", "task_from_row",
+    "with_principles", "write_summary",
 ]

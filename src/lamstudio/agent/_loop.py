@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from lamstudio.agent._principles import with_principles
 from lamstudio.agent._reply import Call, read_reply
 from lamstudio.agent._task import AgentTask, TaskError
 from lamstudio.agent._text import clean_text
@@ -48,6 +49,9 @@ class AgentConfig:
                                                               "max_tokens": 512})
     endpoint: str = ""  # recorded in meta: base URL, or "local"
     source: str = "agent"
+    # PRAct's action principles, a block after the task's system prompt (_principles.py);
+    # the record's system prompt is what the model saw, the list is in meta.agent.
+    principles: tuple[str, ...] = ()
 
 
 def is_fatal(exc: BaseException) -> bool:
@@ -62,6 +66,7 @@ async def run_episode(backend: Any, task: AgentTask, toolbox: Toolbox,
     config = config or AgentConfig()
     user = user if user is not None else ScriptedUser(task.turns)
     specs = toolbox.specs()
+    system = with_principles(task.system, config.principles)
     by_name = {s["function"]["name"]: s for s in specs}
     messages = [dict(m) for m in task.messages]
     stats: dict[str, Any] = {"steps": 0, "tool_calls": 0, "errors": Counter(), "replaced": 0}
@@ -69,7 +74,7 @@ async def run_episode(backend: Any, task: AgentTask, toolbox: Toolbox,
     stop, error = "step_limit", None
     while stats["steps"] < config.max_steps:
         try:
-            result = await backend.complete(_wire(messages, task.system), specs or None,
+            result = await backend.complete(_wire(messages, system), specs or None,
                                             **config.params)
         except Exception as exc:  # noqa: BLE001 - any backend failure ends the episode
             if is_fatal(exc):
@@ -97,9 +102,11 @@ async def run_episode(backend: Any, task: AgentTask, toolbox: Toolbox,
              "seconds": round(time.perf_counter() - started, 3), **toolbox.report()}
     if error:
         agent["error"] = error
+    if config.principles:
+        agent["principles"] = list(config.principles)
     if stats["replaced"]:
         agent["replaced_surrogates"] = stats["replaced"]
-    return make_record({"id": task.id, "source": config.source, "system": task.system,
+    return make_record({"id": task.id, "source": config.source, "system": system,
                         "tools": specs, "messages": messages,
                         "meta": {**task.meta, "agent": agent}})
 
