@@ -464,6 +464,7 @@ def heldout_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def stage_eval_student(args: argparse.Namespace, out: Path, arm: str) -> dict[str, Any]:
     """Held-out split (the quickstart's prompts, answer budget and metrics: batched greedy
     transformers) and BFCL (``eval run``'s transformers generator)."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from lamstudio.eval import TransformersGenerator
@@ -471,8 +472,6 @@ def stage_eval_student(args: argparse.Namespace, out: Path, arm: str) -> dict[st
     from lamstudio.quickstart._predict import predict
     from lamstudio.quickstart._pretrained import answer_budget
     from lamstudio.render import Renderer
-
-    import torch
 
     torch.set_num_threads(args.torch_threads)
     model_dir = (resolve_model(args.student) if arm == "base"
@@ -491,36 +490,41 @@ def stage_eval_student(args: argparse.Namespace, out: Path, arm: str) -> dict[st
     bfcl = bfcl_scores(gen, f"student-{arm}", args, where / "bfcl_predictions.jsonl")
     return {"model": model_dir, "heldout": heldout_metrics(rows), "bfcl": bfcl,
             "heldout_seconds": round(held_s, 1), "heldout_max_new": max_new,
-            "engine": "transformers fp32, batches of %d" % args.eval_batch}
+            "engine": f"transformers fp32, batches of {args.eval_batch}"}
+
+
+def greedy_one(engine: Any, renderer: Any, ids: list[int], budget: int) -> Any:
+    """One greedy answer from llama.cpp, and whether it reached the stop token (what the
+    held-out metrics call parsed needs)."""
+    from lamstudio.eval import Generation
+    from lamstudio.llm import Sampling
+
+    stops, seq, hit = set(renderer.stop_token_ids), [], [False]
+
+    def on_token(tok: int) -> bool:
+        if tok in stops:
+            hit[0] = True
+            return True
+        seq.append(tok)
+        return len(seq) >= budget
+
+    engine.generate(ids, Sampling(), on_token)
+    return Generation(renderer.decode(seq), hit[0])
 
 
 def stage_eval_teacher(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     """The teacher zero-shot, on llama.cpp (its Q4_K_M GGUF), greedy, the same prompts
     rendered by its own template and parsed by its renderer."""
     from lamstudio.eval import LlamaCppGenerator
-    from lamstudio.eval._generate import Generation
-    from lamstudio.llm import Sampling
     from lamstudio.quickstart._predict import _row
 
     gen = LlamaCppGenerator(args.teacher, args.teacher_max_new, threads=args.threads)
     renderer, engine = gen.renderer, gen.engine
     where = out / "eval" / "teacher"
-    rows = []
     t0 = time.perf_counter()
-    for t in heldout_records(out):
-        seq: list[int] = []
-        stops = set(renderer.stop_token_ids)
-        hit = [False]
-
-        def on_token(tok: int, seq: list[int] = seq, hit: list[bool] = hit) -> bool:
-            if tok in stops:
-                hit[0] = True
-                return True
-            seq.append(tok)
-            return len(seq) >= args.teacher_max_new
-
-        engine.generate(renderer.prompt_ids(t, upto=1), Sampling(), on_token)
-        rows.append(_row(t, renderer, Generation(renderer.decode(seq), hit[0])))
+    rows = [_row(t, renderer, greedy_one(engine, renderer, renderer.prompt_ids(t, upto=1),
+                                         args.teacher_max_new))
+            for t in heldout_records(out)]
     held_s = time.perf_counter() - t0
     write_jsonl(where / "heldout_predictions.jsonl", rows)
     bfcl = bfcl_scores(gen, "teacher", args, where / "bfcl_predictions.jsonl")

@@ -5,6 +5,7 @@ here and filled in for one task."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -15,6 +16,7 @@ from lamstudio.io import InputError, JsonValueError, parse_json
 
 _DATA = resources.files("lamstudio") / "data" / "synth"
 STYLES = ("simple", "multiple", "parallel", "parallel_multiple", "irrelevance")
+_PLACEHOLDER = re.compile(r"\{(?:tools|examples|names|shape|style|n_calls)\}")
 
 
 @dataclass(frozen=True)
@@ -122,9 +124,9 @@ def build_messages(template: PromptTemplate, tools: list[dict[str, Any]], style:
             "{names}": ", ".join(t["function"]["name"] for t in tools),
             "{shape}": reply_shape(tools, style, n_calls),
             "{style}": instruction, "{n_calls}": str(n_calls)}
-    user = template.user
-    for key, value in fill.items():  # str.replace: JSON braces in templates stay as they are
-        user = user.replace(key, value)
+    # One pass over the template: a tool description or seed query that holds "{style}" or
+    # "{examples}" is shown as written, never filled in; other braces (JSON) stay as they are.
+    user = _PLACEHOLDER.sub(lambda m: fill[m.group(0)], template.user)
     return [{"role": "system", "content": template.system}, {"role": "user", "content": user}]
 
 
