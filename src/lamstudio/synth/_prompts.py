@@ -5,6 +5,7 @@ here and filled in for one task."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -15,6 +16,7 @@ from lamstudio.io import InputError, JsonValueError, parse_json
 
 _DATA = resources.files("lamstudio") / "data" / "synth"
 STYLES = ("simple", "multiple", "parallel", "parallel_multiple", "irrelevance")
+_PLACEHOLDER = re.compile(r"\{(?:tools|examples|names|shape|style|n_calls)\}")
 
 
 @dataclass(frozen=True)
@@ -109,15 +111,61 @@ def load_seeds(path: str | Path | None = None) -> list[SeedExample]:
 
 def build_messages(template: PromptTemplate, tools: list[dict[str, Any]], style: str,
                    n_calls: int, examples: list[SeedExample]) -> list[dict[str, Any]]:
-    """The chat request for one generation."""
+    """The chat request for one generation. Placeholders: ``{tools}`` (one JSON line per
+    offered tool), ``{names}`` (the offered names, the only ones a call may use),
+    ``{shape}`` (the reply's JSON over the offered tools, see ``reply_shape``),
+    ``{examples}``, ``{style}``, ``{n_calls}``."""
     lines = [json.dumps({"name": t["function"]["name"],
                          "description": t["function"].get("description", ""),
                          "parameters": t["function"].get("parameters", {})},
                         ensure_ascii=False) for t in tools]
     instruction = style_instructions()[style].replace("{n_calls}", str(n_calls))
     fill = {"{tools}": "\n".join(lines), "{examples}": "\n".join(e.render() for e in examples),
+            "{names}": ", ".join(t["function"]["name"] for t in tools),
+            "{shape}": reply_shape(tools, style, n_calls),
             "{style}": instruction, "{n_calls}": str(n_calls)}
-    user = template.user
-    for key, value in fill.items():  # str.replace: JSON braces in templates stay as they are
-        user = user.replace(key, value)
+    # One pass over the template: a tool description or seed query that holds "{style}" or
+    # "{examples}" is shown as written, never filled in; other braces (JSON) stay as they are.
+    user = _PLACEHOLDER.sub(lambda m: fill[m.group(0)], template.user)
     return [{"role": "system", "content": template.system}, {"role": "user", "content": user}]
+
+
+def reply_shape(tools: list[dict[str, Any]], style: str, n_calls: int) -> str:
+    """The asked-for reply written out over the *offered* tools: the call names that fit
+    the style and each call's required parameters, values left as ``<type>`` holes.
+
+    A small generator copies what it is shown: few-shot examples over other tools made
+    Qwen2.5-Coder-0.5B call those tools instead of the offered ones (docs/flywheel.md);
+    a shape built from the offered tools shows the format without other names to copy."""
+    if style == "irrelevance" or not tools:
+        return '{"query": "<the user\'s request>", "answers": []}'
+    names = [t["function"]["name"] for t in tools]
+    by_name = {t["function"]["name"]: t["function"] for t in tools}
+    if style == "parallel_multiple":  # at least two different functions
+        picked = [names[k % len(names)] for k in range(max(n_calls, 2))]
+    else:
+        picked = [names[0]] * (n_calls if style == "parallel" else 1)
+    if style == "multiple" and len(names) > 1:  # which one fits is the generator's choice
+        calls = ['{"name": "<one of: ' + ", ".join(names) + '>", "arguments": {<that '
+                 'function\'s parameters and their values>}}']
+    else:
+        calls = [_call_shape(by_name[n], n) for n in picked]
+    return '{"query": "<the user\'s request>", "answers": [' + ", ".join(calls) + "]}"
+
+
+def _call_shape(fn: dict[str, Any], name: str) -> str:
+    params = fn.get("parameters") or {}
+    props = params.get("properties") or {}
+    required = [p for p in params.get("required") or [] if p in props] or list(props)[:1]
+    args = ", ".join(f"{json.dumps(p, ensure_ascii=False)}: <{_type_hole(props[p])}>"
+                     for p in required)
+    return f'{{"name": {json.dumps(name, ensure_ascii=False)}, "arguments": {{{args}}}}}'
+
+
+def _type_hole(schema: Any) -> str:
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    if isinstance(schema, dict) and isinstance(schema.get("enum"), list) and schema["enum"]:
+        return " | ".join(json.dumps(v, ensure_ascii=False) for v in schema["enum"][:6])
+    return str(kind or "value")
