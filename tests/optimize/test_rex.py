@@ -71,6 +71,31 @@ def test_exploring_finds_the_right_first_action_that_plain_play_misses() -> None
     assert out.plain["agent_calls"] == 3 and out.report["user_calls"] == 0
 
 
+def test_a_partly_right_candidate_is_committed_and_the_next_step_explored() -> None:
+    lamp = {"name": "place_order", "arguments": {"customer": "bob", "product": "lamp"}}
+
+    def two_mistakes(body: dict[str, Any]) -> Any:  # greedy buys a lamp at step 1 too
+        done = [m for m in body["messages"] if m["role"] == "tool"]
+        if len(done) == 1:
+            sampled = body.get("temperature", 0) > 0 and body["seed"] % 3 == 1
+            return Reply(tool_calls=[MUG if sampled else lamp])
+        return agent()(body)
+
+    async def partial(backend: Any, user: Any) -> tuple[Any, float]:
+        record, reward = await _rollout(backend, user)
+        sent_ten = ("transfer", RIGHT["arguments"]) in _calls(record)
+        return record, reward or 0.5 * sent_ten  # credit for the right transfer
+
+    with ScriptedServer(two_mistakes) as srv:
+        out = asyncio.run(explore_episode(
+            partial, OpenAIBackend(srv.base_url, srv.model, api_key_env=None), None))
+    assert out.plain["reward"] == 0.0 and out.reward == 1.0
+    assert out.report["steps_explored"] == 2 and out.report["stop"] == "verified"
+    step0, step1 = out.report["trace"]
+    assert step0["rewards"] == [0.0, 0.5] and step0["chosen"] == 1  # the right transfer
+    assert step1["rewards"] == [0.5, 1.0] and step1["chosen"] == 1  # then the mug
+
+
 def test_exploration_is_deterministic_given_the_seed() -> None:
     one, _ = _explore(agent(), seed=5)
     two, _ = _explore(agent(), seed=5)
