@@ -159,3 +159,17 @@ def test_an_action_is_its_calls_not_the_thought_around_them() -> None:
                                                       "arguments": '{"amount": 10}'}}])
     b = ChatResult(None, [{"function": {"name": "transfer", "arguments": {"amount": 10}}}])
     assert action_key(a) == action_key(b) != action_key(ChatResult("I will send it."))
+
+
+def test_a_rollout_that_breaks_is_a_counted_reject() -> None:
+    async def fragile(backend: Any, user: Any) -> tuple[Any, float]:
+        record, reward = await _rollout(backend, user)
+        if ("transfer", RIGHT["arguments"]) in _calls(record):
+            raise RuntimeError("the scorer broke")
+        return record, reward
+
+    with ScriptedServer(agent()) as srv:
+        out = asyncio.run(explore_episode(
+            fragile, OpenAIBackend(srv.base_url, srv.model, api_key_env=None), None))
+    assert out.report["candidates"]["rollout_errors"] == 1
+    assert out.reward == 0.0 and out.outcome is not None

@@ -168,7 +168,7 @@ class _Explorer:
         self.user = _Memo(user) if user is not None else None
         self.stats: dict[tuple[str, str], list[float]] = {}  # (s, a) -> [total, n]
         self.visits: Counter[str] = Counter()
-        self.counts: Counter[str] = Counter()  # sampled, duplicate, rolled_out, ...
+        self.counts: Counter[str] = Counter()  # rollouts, sampled, distinct, duplicate, ...
         self.unusable: Counter[str] = Counter()
         self.trace: list[dict[str, Any]] = []
 
@@ -233,7 +233,10 @@ class _Explorer:
 
         runs = [base, *await gather_or_cancel([roll(c) for c in cands[1:]])]
         s = state_key(base.steps[k][0])
-        scored = [(ucb(*self.stats[(s, action_key(c))], self.visits[s], self.cfg.c), i)
+        # A rollout that did not pass through (s, c) (a rollout function that is not
+        # deterministic) still counts with its own reward, once.
+        scored = [(ucb(*self.stats.get((s, action_key(c)), (r.reward, 1)),
+                       max(self.visits[s], 1), self.cfg.c), i)
                   for i, (c, r) in enumerate(zip(cands, runs, strict=True)) if r is not None]
         best = max(scored, key=lambda t: (t[0], -t[1]))[1]  # ties: the earlier (greedy)
         self.trace.append({"step": k, "candidates": len(cands), "chosen": best,
