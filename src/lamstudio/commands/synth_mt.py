@@ -108,8 +108,17 @@ def trajectories_cmd(
     = "OPENAI_API_KEY",
     engine: Annotated[str, engine_option(
         f"local models: {ENGINE_HELP}")] = "transformers",
+    explore: Annotated[int, typer.Option(
+        help="REX: sample M candidate actions per agent step, roll each out and keep the "
+             "best by UCB (0: play once)")] = 0,
+    explore_c: Annotated[float, typer.Option(help="REX: UCB exploration weight")] = 1.4,
+    explore_budget: Annotated[int, typer.Option(
+        help="REX: LLM calls (agent + user) per play before exploring stops")] = 200,
+    explore_temperature: Annotated[float, typer.Option(
+        help="REX: sampling temperature of the candidates")] = 0.8,
 ) -> None:
-    """Play each blueprint (simulated user ↔ agent); keep plays that reach its state."""
+    """Play each blueprint (simulated user ↔ agent); keep plays that reach its state.
+    With --explore M, explore candidate actions (REX) and report plain play vs exploring."""
     from lamstudio.envs import Tau2Unavailable
     from lamstudio.llm import LLMError
     from lamstudio.synth import (
@@ -129,7 +138,9 @@ def trajectories_cmd(
     user = agent if same else _backend(user_model or agent_model,
                                        user_base_url or agent_base_url, api_key_env, "user",
                                        engine)
-    cfg = TrajectoryConfig(attempts=attempts, max_turns=max_turns, seed=seed)
+    cfg = TrajectoryConfig(attempts=attempts, max_turns=max_turns, seed=seed,
+                           explore=_explorer(explore, explore_c, explore_budget,
+                                             explore_temperature, seed))
     try:
         with row_progress("plays") as start:
             tick = start(len(bps) * attempts)
@@ -140,5 +151,24 @@ def trajectories_cmd(
     y = run.yields
     console.print(f"{y['kept']}/{y['plays']} plays kept ({y['keep_rate']:.0%}); "
                   f"by reason {y['by_reason']}")
+    for side, v in (y["rex"].items() if "rex" in y else ()):
+        if side in ("plain", "explore"):
+            console.print(f"{side + ':':<9}{v['kept']}/{y['plays']} kept, "
+                          f"{v['llm_calls']['total']} LLM calls "
+                          f"(agent {v['llm_calls']['agent']}, user {v['llm_calls']['user']})")
     for what, path in paths.items():
         console.print(f"{what:<12} -> {path}")
+
+
+def _explorer(m: int, c: float, budget: int, temperature: float, seed: int) -> Any:
+    """``TrajectoryConfig.explore`` for ``--explore M`` (None for plain play)."""
+    if m <= 0:
+        return None
+    if budget < 1 or c < 0 or temperature <= 0:
+        fail("--explore-budget must be >= 1, --explore-c >= 0, --explore-temperature > 0")
+    from functools import partial
+
+    from lamstudio.optimize import RexConfig, explore_episode
+
+    return partial(explore_episode, config=RexConfig(candidates=m, c=c, budget=budget,
+                                                     temperature=temperature, seed=seed))

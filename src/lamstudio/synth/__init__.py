@@ -14,6 +14,7 @@ from lamstudio.synth._apigen_mt import (
     write_blueprints,
 )
 from lamstudio.synth._apigen_mt_policy import POLICY_RULES
+from lamstudio.synth._apigen_mt_rex import blueprint_reward
 from lamstudio.synth._apigen_mt_traj import (
     TRAJ_REASONS,
     TrajectoryConfig,
@@ -57,8 +58,8 @@ from lamstudio.synth._yields import FUNNEL, YieldTally, build_yield_report
 
 __all__ = [
     "PHASES", "POLICY_RULES", "TRAJ_REASONS", "BlueprintConfig", "BlueprintRun",
-    "TrajectoryConfig", "TrajectoryRun", "blueprints", "check_format", "execute",
-    "parse_json_object", "read_blueprints", "sample_grounding", "trajectories",
+    "TrajectoryConfig", "TrajectoryRun", "blueprint_reward", "blueprints", "check_format",
+    "execute", "parse_json_object", "read_blueprints", "sample_grounding", "trajectories",
     "write_blueprints", "write_trajectories",
     "CATEGORIES", "DEFAULT_STYLE_WEIGHTS", "FUNNEL", "STAGES", "STYLES", "TRAIN_WEIGHTS",
     "ApigenConfig", "ApigenConfigError", "ApigenResult", "BackendConfig", "Pools", "PoolTool",

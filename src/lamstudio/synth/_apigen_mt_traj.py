@@ -7,6 +7,7 @@ ready for ``verify`` and ``train``; the others are rejects with a reason."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ import lamstudio.envs as envs
 from lamstudio.eval import USER_GUIDELINES, SimulatedUser, communicated, run_tau2_episode
 from lamstudio.io import JsonValueError, parse_json
 from lamstudio.llm import LLMError
+from lamstudio.synth._apigen_mt_rex import Counted, blueprint_reward, compare
 from lamstudio.synth._safe import internal, writable
 
 TRAJ_REASONS = ("kept", "agent_error", "user_error", "no_user_stop", "state_mismatch",
@@ -31,6 +33,10 @@ class TrajectoryConfig:
     seed: int = 0
     agent_params: dict[str, Any] | None = None
     user_params: dict[str, Any] | None = None
+    # Explore instead of playing once: ``explore(rollout, agent, user, seed=...)``, e.g.
+    # ``functools.partial(lamstudio.optimize.explore_episode, config=RexConfig(...))``;
+    # it returns ``.outcome`` (the play), ``.plain_outcome``, ``.plain`` and ``.report``.
+    explore: Callable[..., Awaitable[Any]] | None = None
 
 
 @dataclass
@@ -53,9 +59,9 @@ def _verdict(episode: Any, blueprint: dict[str, Any], gold: str) -> tuple[str, d
     return "kept", said
 
 
-async def _play(bp: dict[str, Any], attempt: int, agent: Any, user: Any,
-                cfg: TrajectoryConfig) -> dict[str, Any]:
-    gold = envs.replay(bp["env"], bp["actions"]).state_hash()
+async def _rollout(bp: dict[str, Any], attempt: int, agent: Any, user: Any,
+                   cfg: TrajectoryConfig, gold: str) -> tuple[dict[str, Any], float]:
+    """One play with these backends, and its reward against the blueprint."""
     sim = SimulatedUser(user, USER_GUIDELINES.format(scenario=bp["instruction"]),
                         {"seed": cfg.seed * 1000 + attempt, **(cfg.user_params or {})},
                         cfg.max_turns)
@@ -68,9 +74,29 @@ async def _play(bp: dict[str, Any], attempt: int, agent: Any, user: Any,
             "stop": episode.stop, "state_hash": runner.state_hash(), "gold_hash": gold,
             "outputs_said": said, "agent": agent.model, "user_simulator": user.model,
             "failed_calls": episode.failed_calls}
-    return {"id": f"{bp['id']}-a{attempt}", "env": bp["env"], "messages": episode.messages,
+    play = {"id": f"{bp['id']}-a{attempt}", "env": bp["env"], "messages": episode.messages,
             "runner": runner, "meta": meta, "error": episode.error,
             "loop_meta": dict(episode.record.meta) if episode.record is not None else {}}
+    return play, blueprint_reward(reason, episode.messages, bp["actions"])
+
+
+async def _play(bp: dict[str, Any], attempt: int, agent: Any, user: Any,
+                cfg: TrajectoryConfig) -> dict[str, Any]:
+    """Play once, or explore (``cfg.explore``); meta counts the LLM calls spent, and when
+    exploring says how plain play (the exploration's first rollout) would have ended."""
+    gold = envs.replay(bp["env"], bp["actions"]).state_hash()
+    agent, user = Counted(agent), Counted(user)
+    if cfg.explore is None:
+        play, _ = await _rollout(bp, attempt, agent, user, cfg, gold)
+    else:
+        found = await cfg.explore(lambda a, u: _rollout(bp, attempt, a, u, cfg, gold),
+                                  agent, user, seed=cfg.seed * 1000 + attempt)
+        play = found.outcome
+        play["meta"].update(rex=found.report, plain_reason=found.plain_outcome["meta"][
+            "reason"], plain_llm_calls={"agent": found.plain["agent_calls"],
+                                        "user": found.plain["user_calls"]})
+    play["meta"]["llm_calls"] = {"agent": agent.calls, "user": user.calls}
+    return play
 
 
 def _record(play: dict[str, Any]) -> dict[str, Any]:
@@ -143,7 +169,11 @@ def trajectories(blueprints: list[dict[str, Any]], agent: Any, user: Any,
     yields = {"blueprints": len(blueprints), "plays": len(plays), "kept": len(kept),
               "rejected": len(rejected), "keep_rate": len(kept) / max(len(plays), 1),
               "by_reason": counts, "blueprints_with_a_kept_play":
-              sum(1 for v in per_bp.values() if v), "kept_per_blueprint": per_bp}
+              sum(1 for v in per_bp.values() if v), "kept_per_blueprint": per_bp,
+              "llm_calls": {who: sum(p["meta"].get("llm_calls", {}).get(who, 0)
+                                     for p in plays) for who in ("agent", "user")}}
+    if cfg.explore is not None:
+        yields["rex"] = compare(plays)
     return TrajectoryRun(kept, rejected, yields)
 
 
