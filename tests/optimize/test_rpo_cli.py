@@ -129,3 +129,20 @@ def test_rpo_on_a_tau2_domain_with_a_simulated_user(tmp_path: Path) -> None:
     assert res.best["principles"] == [PRINCIPLE] and res.costs["user"]["calls"] >= 4
     (val,) = read_jsonl(tmp_path / "rpo" / "rounds" / "001" / "val.jsonl")
     assert val["meta"]["tau2"]["reward"] == 1.0 and "policy" in val["system"].lower()
+
+
+def test_readme_commands_against_a_server_that_answers_everything_alike(tmp_path: Path) -> None:
+    """README's block, as tests/test_readme.py serves it: one server for every role that
+    always answers a judge's JSON object. The optimizer's replies are unusable (counted),
+    the run still finishes and its best.json applies."""
+    out = tmp_path / "rpo"
+    with ScriptedServer(lambda body: Reply('{"pass": true, "reason": "fine"}')) as srv:
+        res = cli("optimize", "rpo", "--env", "store", "--train-split", "1:3",
+                  "--val-split", "0:1", "--rounds", 1, "--batch", 2, "--agent-model",
+                  "my-model", "--base-url", srv.base_url, "-o", out)
+        assert "optimizer_not_a_list" in res.output
+        cli("agent", "run", "--model", "my-model", "--base-url", srv.base_url, "--env",
+            "store", "--principles", out / "best.json", "-o", tmp_path / "episodes.jsonl")
+    report = json.loads((out / "rounds" / "001" / "report.json").read_text())
+    assert report["unusable"] == {"optimizer_not_a_list": 1} and report["principles"] == []
+    assert json.loads((out / "best.json").read_text())["principles"] == []

@@ -30,7 +30,8 @@ from typing import Any
 
 from lamstudio.io import JsonValueError, find_json, parse_json
 
-UNUSABLE_OPTIMIZER = ("optimizer_error", "optimizer_empty", "optimizer_no_json",
+UNUSABLE_OPTIMIZER = ("optimizer_error", "optimizer_empty", "optimizer_bad_content",
+                      "optimizer_no_json",
                       "optimizer_bad_json", "optimizer_not_a_list", "optimizer_not_strings",
                       "optimizer_empty_list", "optimizer_too_many", "optimizer_too_long")
 
