@@ -194,3 +194,26 @@ def test_bad_settings_fail_before_anything_runs(tmp_path: Path, cfg, error) -> N
         with pytest.raises(error):
             _rpo(tmp_path, a, r, o, **cfg)
         assert a.requests == [] and not (tmp_path / "config.json").exists()
+
+
+def test_tasks_from_a_file_and_splits_by_task_ids(tmp_path: Path) -> None:
+    from lamstudio.envs import TASKS
+
+    rows = [{**t, "id": f"mine-{t['id']}"} for t in TASKS if t["env"] == "store"]
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ids = tmp_path / "val.json"
+    ids.write_text('["mine-store_0"]')
+    with servers() as (a, r, o):
+        res = _rpo(tmp_path / "out", a, r, o, rounds=1, tasks_file=str(tasks),
+                   val_split=str(ids))
+    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert config["train_tasks"] == ["mine-store_1", "mine-store_2"]
+    assert config["val_tasks"] == ["mine-store_0"] and res.best["val_reward"] == 1.0
+    no_truth = tmp_path / "no_truth.jsonl"
+    no_truth.write_text(json.dumps({"id": "x", "env": "store", "turns": ["hi"]}) + "\n")
+    with servers() as (a, r, o), pytest.raises(SplitError, match="no ground_truth"):
+        _rpo(tmp_path / "o2", a, r, o, tasks_file=str(no_truth))
+    ids.write_text('["mine-store_9"]')
+    with servers() as (a, r, o), pytest.raises(SplitError, match="no such task id"):
+        _rpo(tmp_path / "o3", a, r, o, tasks_file=str(tasks), val_split=str(ids))

@@ -16,8 +16,10 @@ from lamstudio.commands._common import (
     row_progress,
 )
 
-SPLIT_HELP = ("A:B (task indices, either end optional), a file of task ids (JSON list or "
-              "one a line), or for tau2 a split name (train, test, base) or SPLIT:A:B")
+# Examples, not A:B: rich would read ":A:" in the help as an emoji code.
+SPLIT_HELP = ("a range of task indices (0:20, 20:), a file of task ids (JSON list or one a "
+              "line), or for tau2 a split name (train, test, base) or a range in it "
+              "(train:0:20)")
 
 
 def register(app: typer.Typer) -> None:
