@@ -44,7 +44,8 @@ def read_principles(path: str | os.PathLike[str]) -> tuple[str, ...]:
     """The principles of ``path``: ``{"principles": [str, ...]}`` or ``[str, ...]``."""
     p = Path(path)
     try:
-        value = parse_json(p.read_bytes())
+        # A UTF-8 BOM (editors on Windows write one) is not part of the JSON: as the readers.
+        value = parse_json(p.read_bytes().removeprefix(b"\xef\xbb\xbf"))
     except OSError as exc:
         raise PrinciplesError(f"{p}: cannot read it ({exc.strerror or exc})") from None
     except JsonValueError as exc:
