@@ -217,3 +217,17 @@ def test_tasks_from_a_file_and_splits_by_task_ids(tmp_path: Path) -> None:
     ids.write_text('["mine-store_9"]')
     with servers() as (a, r, o), pytest.raises(SplitError, match="no such task id"):
         _rpo(tmp_path / "o3", a, r, o, tasks_file=str(tasks), val_split=str(ids))
+
+
+def test_tau2_splits_are_tau2s_own_or_ranges_of_the_domain() -> None:
+    from lamstudio.envs import load_tasks
+    from lamstudio.optimize._rpo_tasks import ArenaSettings, Tau2Arena, pick
+
+    arena = Tau2Arena("tau2:retail", object(), object(), ArenaSettings(max_steps=1))
+    train = [t["id"] for t in load_tasks("retail", "train")]
+    assert [t.id for t in pick(arena.tasks, "train:0:3", arena.named)] == train[:3]
+    assert len(pick(arena.tasks, "test", arena.named)) == len(load_tasks("retail", "test"))
+    assert [t.id for t in pick(arena.tasks, "0:2", arena.named)] == \
+        [t["id"] for t in load_tasks("retail")[:2]]
+    with pytest.raises(SplitError, match="its splits: train, test, base"):
+        pick(arena.tasks, "dev", arena.named)

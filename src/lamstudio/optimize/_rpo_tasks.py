@@ -162,9 +162,14 @@ class Tau2Arena:
         self.env, self.agent, self.user, self.settings = env, agent, user, settings
         try:
             self.tasks = load_tau2_suite(env)
-            self.named = {s: load_tau2_suite(f"{env}:{s}") for s in ("train", "test", "base")}
         except Tau2SuiteError as exc:
             raise SplitError(str(exc)) from None
+        self.named: dict[str, list[Any]] = {}
+        for name in ("train", "test", "base"):  # the splits this domain ships
+            try:
+                self.named[name] = load_tau2_suite(f"{env}:{name}")
+            except Tau2SuiteError:
+                continue
         self._gold: dict[str, str] = {}
 
     async def play(self, task: Any, principles: tuple[str, ...], trial: int = 0) -> Played:
