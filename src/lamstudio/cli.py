@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "lamstudio.commands.agent",
     "lamstudio.commands.serve",
     "lamstudio.commands.models",
+    "lamstudio.commands.optimize",
 ]
 
 

@@ -16,6 +16,7 @@ from lamstudio.commands._common import (
     gguf_option,
     row_progress,
 )
+from lamstudio.commands.optimize import load_principles
 
 
 def register(app: typer.Typer) -> None:
@@ -78,6 +79,9 @@ def run(
     limit: Annotated[int | None, typer.Option(help="first N tasks")] = None,
     rejects: Annotated[Path | None, typer.Option(
         help="failed tasks with reasons (default: OUT's stem + .rejects.jsonl)")] = None,
+    principles: Annotated[Path | None, typer.Option(
+        help="action principles (PRAct) for the system prompt: optimize rpo's best.json, "
+             "or a JSON list of strings")] = None,
 ) -> None:
     """Run a model on tasks until it answers or hits --max-steps; write each episode as a
     record (meta.agent: stop, steps, env, state_hash, reward, model, endpoint)."""
@@ -89,6 +93,7 @@ def run(
     for t in tools or []:
         if not t.is_file():
             fail(f"--tools {t}: no such file")
+    rules = load_principles(principles)
     items = _tasks(tasks, env, limit)
     if not items:
         fail("no tasks to run")
@@ -100,7 +105,8 @@ def run(
     params: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens}
     if seed is not None:
         params["seed"] = seed
-    config = AgentConfig(max_steps=max_steps, params=params, endpoint=base_url or "local")
+    config = AgentConfig(max_steps=max_steps, params=params, endpoint=base_url or "local",
+                         principles=rules)
     rejects = rejects or default_rejects_path(out)
     try:
         with row_progress("episodes") as start:

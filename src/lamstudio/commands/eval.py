@@ -17,6 +17,7 @@ from lamstudio.commands._common import (
     gguf_option,
     row_progress,
 )
+from lamstudio.commands.optimize import load_principles
 
 SUITE_HELP = ("bfcl:CATEGORY[,CATEGORY...] (also bfcl:all, bfcl:single_turn, bfcl:ast, "
               "bfcl:multi_turn), tau2:retail[:SPLIT] / tau2:airline[:SPLIT] (multi-turn "
@@ -62,14 +63,20 @@ def run(
     user_base_url: Annotated[str | None, typer.Option(
         help="tau2: the user simulator's OpenAI-compatible URL (default: --base-url)")] = None,
     trials: Annotated[int, typer.Option(help="tau2: trials per task (pass^1..pass^k)")] = 1,
+    principles: Annotated[Path | None, typer.Option(
+        help="tau2: action principles (PRAct) after the policy in the agent's system "
+             "prompt: optimize rpo's best.json, or a JSON list of strings")] = None,
 ) -> None:
     """Run a model on a suite, score it, and write results, BFCL files and a report."""
     from lamstudio.eval import EvalError, evaluate
 
     if suite.startswith("tau2:"):
         _run_tau2(model, suite, backend, base_url, out, limit, max_steps, user_model,
-                  user_base_url, trials, gguf)
+                  user_base_url, trials, gguf, load_principles(principles))
         return
+    if principles is not None:
+        fail("--principles applies to tau2 suites (and to agent run): single-turn suites "
+             "have no agent system prompt to put them in")
 
     try:
         with row_progress("eval") as start:
@@ -84,7 +91,8 @@ def run(
 
 def _run_tau2(model: str, suite: str, backend: str, base_url: str | None, out: Path,
               limit: int | None, max_steps: int, user_model: str | None,
-              user_base_url: str | None, trials: int, gguf: str | None) -> None:
+              user_base_url: str | None, trials: int, gguf: str | None,
+              principles: tuple[str, ...] = ()) -> None:
     from lamstudio.agent import open_backend
     from lamstudio.envs import Tau2Unavailable
     from lamstudio.eval import Tau2Config, Tau2SuiteError, evaluate_tau2
@@ -109,7 +117,8 @@ def _run_tau2(model: str, suite: str, backend: str, base_url: str | None, out: P
             res = evaluate_tau2(suite, agent, user, out,
                                 # --max-steps is per user turn; tau2 counts per episode
                                 Tau2Config(trials=trials,
-                                           max_steps=max_steps * Tau2Config.max_turns),
+                                           max_steps=max_steps * Tau2Config.max_turns,
+                                           principles=principles),
                                 limit=limit,
                                 progress=tick)
     except (Tau2SuiteError, Tau2Unavailable, LLMError) as exc:

@@ -43,6 +43,7 @@ class Tau2Config:
     concurrency: int = 4
     agent_params: dict[str, Any] | None = None
     user_params: dict[str, Any] | None = None
+    principles: tuple[str, ...] = ()  # PRAct: after the policy in the agent's system prompt
 
 
 @dataclass
@@ -99,13 +100,26 @@ async def _episode(task: Tau2Task, trial: int, agent: Any, user: Any, cfg: Tau2C
                         {"seed": trial, **(cfg.user_params or {})}, cfg.max_turns)
     episode = await run_episode(agent, sim, task.env, task.actions,
                                 task_id=f"tau2-{task.domain}-{task.id}-t{trial}",
-                                max_steps=cfg.max_steps, agent_params=cfg.agent_params)
+                                max_steps=cfg.max_steps, agent_params=cfg.agent_params,
+                                principles=tuple(cfg.principles))
     score = score_episode(task, episode, gold_hash)
     row = {"id": task.id, "trial": trial, **score, "error": episode.error,
            "failed_calls": episode.failed_calls,
            "trajectory": _trajectory(task, trial, episode, score, agent.model)}
     check_value(row)  # what is kept must be writable: else this episode is the reject
     return row
+
+
+async def play_tau2_trial(task: Tau2Task, trial: int, agent: Any, user: Any,
+                          config: Tau2Config | None = None,
+                          gold_hash: str | None = None) -> dict[str, Any]:
+    """One trial of one task, played and scored: the result row ``evaluate_tau2`` keeps
+    (``reward``, ``db_match``, ``stop``, ...) with its ``trajectory`` record. Raises what
+    the episode raised (``evaluate_tau2`` makes that a reject)."""
+    cfg = config or Tau2Config()
+    if gold_hash is None:
+        gold_hash = envs.replay(task.env, task.actions).state_hash()
+    return await _episode(task, trial, agent, user, cfg, gold_hash)
 
 
 def _reject(task: Tau2Task, trial: int, exc: Exception) -> Reject:

@@ -1,5 +1,15 @@
-"""Making a given agent better without retraining, each method measured against the plain
-agent on the same tasks with its cost in LLM calls.
+"""Making a given agent better without retraining (``lamstudio optimize``), each method
+measured against the plain agent on the same tasks with its cost in LLM calls.
+
+PRAct's action principles learned by RPO (Reflective Principle Optimization): a reflector
+critiques the agent's trajectories, an optimizer rewrites the principles, the set with the
+best validation reward is kept (``run_rpo``; ``docs/optimize.md``). ``read_principles``
+reads what it writes, for ``lamstudio eval --principles`` and ``agent run --principles``.
+
+>>> from lamstudio.optimize import RPOConfig, run_rpo
+>>> cfg = RPOConfig(env="store", train_split="1:3", val_split="0:1", rounds=2, batch=2)
+>>> result = run_rpo(cfg, "out/rpo", agent=agent, reflector=llm, optimizer=llm)
+>>> result.best["principles"], result.best["val_reward"]
 
 REX exploration for data collection (``_rex.py``): ``explore_episode(rollout, agent, user,
 RexConfig(...))`` plays an episode exploring candidate actions with UCB scores over rewards
@@ -26,6 +36,28 @@ from lamstudio.optimize._rex import (
     state_key,
     ucb,
 )
+from lamstudio.optimize._rpo import (
+    MODES,
+    SCHEDULES,
+    UNUSABLE_REFLECTOR,
+    RPOConfig,
+    RPOConfigError,
+    RPOResult,
+    run_rpo,
+)
+from lamstudio.optimize._rpo_principles import (
+    UNUSABLE_OPTIMIZER,
+    PrinciplesError,
+    parse_principles,
+    read_principles,
+)
+from lamstudio.optimize._rpo_store import ResumeError
+from lamstudio.optimize._rpo_tasks import SplitError
 
-__all__ = ["FALLBACKS", "Exploration", "Orchestrator", "RexConfig", "Route", "Specialist",
-           "action_key", "explore_episode", "keyword_route", "state_key", "task_text", "ucb"]
+__all__ = [
+    "Exploration", "FALLBACKS", "MODES", "Orchestrator", "PrinciplesError", "RPOConfig",
+    "RPOConfigError", "RPOResult", "ResumeError", "RexConfig", "Route", "SCHEDULES",
+    "Specialist", "SplitError", "UNUSABLE_OPTIMIZER", "UNUSABLE_REFLECTOR", "action_key",
+    "explore_episode", "keyword_route", "parse_principles", "read_principles", "run_rpo",
+    "state_key", "task_text", "ucb",
+]

@@ -1,0 +1,6 @@
+"""Puts ``rpo_helpers`` on the path for the test modules."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
