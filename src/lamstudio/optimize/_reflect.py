@@ -166,11 +166,12 @@ async def _one_task(suite: Suite, task_id: str, agent: Any, reflector: Any,
     (pc, ps), (rc, rs) = _cost(plain), _cost(arm)
     rc["reflector"] = counted.calls if counted else 0
     records = [_tagged(a, "plain", t, 0) for t, a in enumerate(plain)]
-    records += [_tagged(a, "reflect", t, n) for t, (a, n) in enumerate(zip(arm, seen)) if n]
+    records += [_tagged(a, "reflect", t, n)
+                for t, (a, n) in enumerate(zip(arm, seen, strict=True)) if n]
     return {"id": task_id, "plain": [a.reward for a in plain],
             "reflect": [a.reward for a in arm], "reflections": notes, "unusable": problems,
             "errors": [a.error for a in plain if a.error]
-            + [a.error for a, n in zip(arm, seen) if n and a.error],
+            + [a.error for a, n in zip(arm, seen, strict=True) if n and a.error],
             "calls": {"plain": dict(pc), "reflect": dict(rc)},
             "seconds": {"plain": round(ps, 3), "reflect": round(rs + thinking, 3)},
             "_dataset": data, "_records": [r for r in records if r]}

@@ -108,8 +108,12 @@ class Tau2Suite:
                    params: Mapping[str, Any] | None = None, principles: tuple[str, ...] = (),
                    reflections: tuple[str, ...] = ()) -> Attempt:
         from lamstudio.envs import make_env
-        from lamstudio.eval import USER_GUIDELINES, SimulatedUser, run_tau2_episode, \
-            score_episode
+        from lamstudio.eval import (
+            USER_GUIDELINES,
+            SimulatedUser,
+            run_tau2_episode,
+            score_episode,
+        )
 
         task, started = self.tasks[task_id], time.perf_counter()
         counted, user = Counted(agent), Counted(self.user)
