@@ -20,7 +20,8 @@ from lamstudio.commands._common import (
 
 SUITE_HELP = ("bfcl:CATEGORY[,CATEGORY...] (also bfcl:all, bfcl:single_turn, bfcl:ast, "
               "bfcl:multi_turn), tau2:retail[:SPLIT] / tau2:airline[:SPLIT] (multi-turn "
-              "with a simulated user), or a JSONL file of lamstudio records")
+              "with a simulated user), env:store / env:todo (lamstudio's environment "
+              "tasks), or a JSONL file of lamstudio records")
 
 
 def register(app: typer.Typer) -> None:
@@ -42,8 +43,10 @@ def _show(result: Any) -> None:
 
 
 def run(
-    model: Annotated[str, typer.Option(help="local model path/name, or the served model name")],
     suite: Annotated[str, typer.Option(help=SUITE_HELP)],
+    model: Annotated[str | None, typer.Option(
+        help="local model path/name, or the served model name (not with --committee)")]
+    = None,
     backend: Annotated[str, engine_option(f"{ENGINE_HELP}, or openai (the model at "
                                           "--base-url)")] = "transformers",
     gguf: Annotated[str | None, gguf_option()] = None,
@@ -62,10 +65,33 @@ def run(
     user_base_url: Annotated[str | None, typer.Option(
         help="tau2: the user simulator's OpenAI-compatible URL (default: --base-url)")] = None,
     trials: Annotated[int, typer.Option(help="tau2: trials per task (pass^1..pass^k)")] = 1,
+    reflect: Annotated[bool, flag("--reflect", "tau2/env suites: after a failed trial a "
+                                  "reflector writes a reflection the next trial sees; "
+                                  "reported beside plain pass^k")] = False,
+    reflector_model: Annotated[str | None, typer.Option(
+        help="--reflect: the reflector's model (default: the agent's)")] = None,
+    reflector_base_url: Annotated[str | None, typer.Option(
+        help="--reflect: the reflector's URL (default: --base-url)")] = None,
+    committee: Annotated[Path | None, typer.Option(
+        help="tau2/env suites: a DEI committee YAML (members, optional selector)")] = None,
+    selector_model: Annotated[str | None, typer.Option(
+        help="--committee: the LLM selector's model (overrides the file's)")] = None,
+    selector_base_url: Annotated[str | None, typer.Option(
+        help="--committee: the selector's URL (default: --base-url)")] = None,
 ) -> None:
     """Run a model on a suite, score it, and write results, BFCL files and a report."""
     from lamstudio.eval import EvalError, evaluate
 
+    if reflect or committee or suite.startswith("env:"):
+        from lamstudio.commands._eval_optimize import OptimizeOptions, run_optimized
+
+        run_optimized(OptimizeOptions(
+            model, suite, backend, base_url, gguf, out, limit, max_steps, max_new_tokens,
+            user_model, user_base_url, trials, reflect, reflector_model, reflector_base_url,
+            committee, selector_model, selector_base_url))
+        return
+    if not model:
+        fail("--model is required")
     if suite.startswith("tau2:"):
         _run_tau2(model, suite, backend, base_url, out, limit, max_steps, user_model,
                   user_base_url, trials, gguf)

@@ -35,9 +35,10 @@ def _pick(ids: list[str], task_ids: list[str] | None, limit: int | None) -> list
 
 
 class EnvSuite:
-    """Tasks of lamstudio's toy environments; the user's turns are scripted."""
+    """Tasks of lamstudio's toy environments; the user's turns are scripted.
+    ``max_steps``: agent model calls per user turn."""
 
-    def __init__(self, name: str, tasks: list[Any], *, max_steps: int = 10,
+    def __init__(self, name: str, tasks: list[Any], *, max_steps: int = 5,
                  limit: int | None = None, task_ids: list[str] | None = None) -> None:
         self.name, self.max_steps = name, max_steps
         self.tasks = {t.id: t for t in tasks}
@@ -58,7 +59,8 @@ class EnvSuite:
         task, counted, started = self.tasks[task_id], Counted(agent), time.perf_counter()
         try:
             toolbox = EnvToolbox(task.env, task.initial_state, task.ground_truth)
-            config = AgentConfig(max_steps=self.max_steps, params=trial_params(params, trial),
+            steps = self.max_steps * (1 + len(task.turns))
+            config = AgentConfig(max_steps=steps, params=trial_params(params, trial),
                                  source=self.name, principles=principles,
                                  reflections=reflections)
             rec = await run_episode(counted, task, toolbox, None, config)
@@ -143,7 +145,7 @@ def open_suite(spec: str, *, user: Any = None, limit: int | None = None,
                task_ids: list[str] | None = None, max_steps: int | None = None,
                max_turns: int = 30) -> EnvSuite | Tau2Suite:
     """``env:NAME[,NAME]`` or ``tau2:DOMAIN[:SPLIT]`` (``user`` is the tau2 user simulator;
-    ``max_steps``: agent model calls per episode)."""
+    ``max_steps``: agent model calls per episode for tau2, per user turn for env)."""
     if spec.startswith("tau2:"):
         if user is None:
             raise SuiteError(f"suite {spec!r} needs a user simulator (a user model)")
@@ -158,6 +160,6 @@ def open_suite(spec: str, *, user: Any = None, limit: int | None = None,
         if not names or bad:
             raise SuiteError(f"suite {spec!r}: expected env:NAME with NAME one of: store, todo")
         tasks = [t for n in names for t in env_tasks(n)]
-        return EnvSuite(spec, tasks, max_steps=max_steps or 10, limit=limit, task_ids=task_ids)
+        return EnvSuite(spec, tasks, max_steps=max_steps or 5, limit=limit, task_ids=task_ids)
     raise SuiteError(f"suite {spec!r}: reflection and committees run on env:store, env:todo "
                      "or tau2:DOMAIN[:SPLIT]")
