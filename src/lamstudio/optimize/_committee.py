@@ -127,7 +127,7 @@ def _member_row(a: Attempt) -> dict[str, Any]:
 
 
 async def _one_task(suite: Suite, task_id: str, config: CommitteeConfig,
-                    backends: Mapping[str, Any], selector: Counted | None,
+                    backends: Mapping[str, Any], selector: Any | None,
                     gate: asyncio.Semaphore) -> tuple[dict[str, Any], list[Attempt]]:
     async def play(m: Member) -> Attempt:
         async with gate:
@@ -143,12 +143,12 @@ async def _one_task(suite: Suite, task_id: str, config: CommitteeConfig,
         "agreement": {"pick": agree, "reward": reward.get(agree, 0.0)},
         "oracle": float(any(a.ok and a.success for _, a in cands))}
     if selector is not None:
-        started, before = time.perf_counter(), selector.calls
-        pick, problem = await llm_pick(selector, config.selector, suite, task_id, cands)
+        started, counted = time.perf_counter(), Counted(selector)  # this task's calls only
+        pick, problem = await llm_pick(counted, config.selector, suite, task_id, cands)
         chosen = pick if pick is not None else agree  # an unusable reply: agreement's pick
         row["llm"] = {"pick": chosen, "reward": reward.get(chosen, 0.0),
                       "problem": problem or None, "fallback": pick is None and bool(problem),
-                      "calls": selector.calls - before,
+                      "calls": counted.calls,
                       "seconds": round(time.perf_counter() - started, 3)}
     return row, attempts
 
@@ -228,10 +228,8 @@ async def committee(suite: Suite, config: CommitteeConfig, backends: Mapping[str
     missing = [m.name for m in config.members if m.name not in backends]
     if missing:
         raise ValueError(f"no backend for member(s) {', '.join(missing)}")
-    gate, counted = asyncio.Semaphore(max(1, concurrency)), None
-    if selector is not None:
-        counted = Counted(selector)
-    done = await asyncio.gather(*(_one_task(suite, t, config, backends, counted, gate)
+    gate = asyncio.Semaphore(max(1, concurrency))
+    done = await asyncio.gather(*(_one_task(suite, t, config, backends, selector, gate)
                                   for t in suite.task_ids))
     models = {n: getattr(b, "model", "") for n, b in backends.items()}
     if selector is not None:
