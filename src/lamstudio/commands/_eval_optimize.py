@@ -3,7 +3,7 @@ or ``--committee FILE`` (a DEI committee): options mapped onto ``lamstudio.optim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +30,26 @@ class OptimizeOptions:
     committee: Path | None
     selector_model: str | None
     selector_base_url: str | None
+    opened: dict[tuple[str, str | None], Any] = field(default_factory=dict)
 
 
 def _open(model: str, base_url: str | None, o: OptimizeOptions, what: str) -> Any:
     from lamstudio.agent import open_backend
     from lamstudio.llm import LLMError
 
-    local = "transformers" if o.engine == "openai" else o.engine
+    if (model, base_url) in o.opened:  # one local model in memory plays several roles
+        return o.opened[model, base_url]
     try:
-        return open_backend(model, base_url, engine=local, max_tokens=o.max_new_tokens,
-                            gguf=o.gguf if what == "agent" else None)
+        o.opened[model, base_url] = open_backend(
+            model, base_url, engine=_local(o), max_tokens=o.max_new_tokens,
+            gguf=o.gguf if what == "agent" else None)
     except (OSError, ValueError, LLMError) as exc:
         fail(f"cannot load the {what} model {model!r}: {exc}")
+    return o.opened[model, base_url]
+
+
+def _local(o: OptimizeOptions) -> str:
+    return "transformers" if o.engine == "openai" else o.engine
 
 
 def _suite(o: OptimizeOptions) -> Any:
@@ -82,13 +90,12 @@ def _reflect(o: OptimizeOptions) -> None:
 
     if not o.model:
         fail("--model is required (the agent)")
-    suite = _suite(o)
     agent = _open(o.model, o.base_url, o, "agent")
+    suite = _suite(o)
     reflector = None
     if o.reflect:  # default: the agent reflects on its own attempts (self-reflection)
-        reflector = _open(o.reflector_model or o.model,
-                          o.reflector_base_url or o.base_url, o, "reflector") \
-            if o.reflector_model or o.reflector_base_url else agent
+        reflector = _open(o.reflector_model or o.model, o.reflector_base_url or o.base_url,
+                          o, "reflector")
     cfg = ReflectConfig(trials=o.trials, reflect=o.reflect,
                         agent_params={"temperature": 0.0, "max_tokens": o.max_new_tokens})
     res = run_trials_with_reflection(suite, agent, reflector, cfg, out=o.out)
@@ -114,7 +121,7 @@ def _committee(o: OptimizeOptions) -> None:
         fail(str(exc))
     if o.selector_model:
         config.selector = Member("selector", o.selector_model,
-                                 base_url=o.selector_base_url or o.base_url)
+                                 base_url=o.selector_base_url or o.base_url, engine=_local(o))
     suite = _suite(o)
     try:
         backends, selector = open_members(config)
