@@ -112,3 +112,12 @@ def test_an_agent_whose_reply_is_unusable_is_a_failed_trial_to_reflect_on(serve)
                                      reflector, ReflectConfig(trials=2, concurrency=1))
     (row,) = res.rows
     assert row["reflect"] == [0.0, 1.0] and row["errors"][0].startswith("model_error")
+
+
+def test_without_reflect_only_the_plain_arm_is_played(tmp_path: Path, serve) -> None:
+    srv, agent = serve(learner, "agent")
+    res = run_trials_with_reflection(open_suite("env:store", task_ids=["store_1"]), agent,
+                                     None, ReflectConfig(trials=2, reflect=False), out=tmp_path)
+    assert res.summary["plain"]["pass^k"] == {"1": 0.0, "2": 0.0}
+    assert len(srv.requests) == 2 and res.reflections == []
+    assert "| reflect |" not in res.paths["report"].read_text()

@@ -225,10 +225,12 @@ def reflection_markdown(s: dict[str, Any]) -> str:
         f"| plain | {rate(p['pass^k']['1'])} | {rate(p['pass^k'][k])} | "
         f"{rate(p['success_within'][k])} | {s['tasks'] * s['trials']} | "
         f"{sum(p['llm_calls'].values())} | {p['seconds']:.1f} |",
-        f"| reflect | {rate(r['success_within']['1'])} | | {rate(r['success_within'][k])} | "
-        f"{r['trials_played']} | {sum(r['llm_calls'].values())} | {r['seconds']:.1f} |", "",
-        f"reflections written: {r['reflections']}, followed by a better trial: "
-        f"{r['improved']}; unusable reflector replies: {unusable}", ""])
+        *([f"| reflect | {rate(r['success_within']['1'])} | | "
+           f"{rate(r['success_within'][k])} | {r['trials_played']} | "
+           f"{sum(r['llm_calls'].values())} | {r['seconds']:.1f} |", "",
+           f"reflections written: {r['reflections']}, followed by a better trial: "
+           f"{r['improved']}; unusable reflector replies: {unusable}"]
+          if s["reflector"] else ["", "(no reflection: run with --reflect)"]), ""])
 
 
 async def reflect_trials(suite: Suite, agent: Any, reflector: Any | None,
