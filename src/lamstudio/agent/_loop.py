@@ -52,6 +52,9 @@ class AgentConfig:
     # PRAct's action principles, a block after the task's system prompt (_principles.py);
     # the record's system prompt is what the model saw, the list is in meta.agent.
     principles: tuple[str, ...] = ()
+    # Retroformer's reflections on earlier failed trials of this task: a block after the
+    # principles; the list is in meta.agent.reflections.
+    reflections: tuple[str, ...] = ()
 
 
 def is_fatal(exc: BaseException) -> bool:
@@ -66,7 +69,7 @@ async def run_episode(backend: Any, task: AgentTask, toolbox: Toolbox,
     config = config or AgentConfig()
     user = user if user is not None else ScriptedUser(task.turns)
     specs = toolbox.specs()
-    system = with_principles(task.system, config.principles)
+    system = with_principles(task.system, config.principles, config.reflections)
     by_name = {s["function"]["name"]: s for s in specs}
     messages = [dict(m) for m in task.messages]
     stats: dict[str, Any] = {"steps": 0, "tool_calls": 0, "errors": Counter(), "replaced": 0}
@@ -104,6 +107,8 @@ async def run_episode(backend: Any, task: AgentTask, toolbox: Toolbox,
         agent["error"] = error
     if config.principles:
         agent["principles"] = list(config.principles)
+    if config.reflections:
+        agent["reflections"] = list(config.reflections)
     if stats["replaced"]:
         agent["replaced_surrogates"] = stats["replaced"]
     return make_record({"id": task.id, "source": config.source, "system": system,

@@ -21,7 +21,8 @@ from lamstudio.commands.optimize import load_principles
 
 SUITE_HELP = ("bfcl:CATEGORY[,CATEGORY...] (also bfcl:all, bfcl:single_turn, bfcl:ast, "
               "bfcl:multi_turn), tau2:retail[:SPLIT] / tau2:airline[:SPLIT] (multi-turn "
-              "with a simulated user), or a JSONL file of lamstudio records")
+              "with a simulated user), env:store / env:todo (lamstudio's environment "
+              "tasks), or a JSONL file of lamstudio records")
 
 
 def register(app: typer.Typer) -> None:
@@ -43,8 +44,10 @@ def _show(result: Any) -> None:
 
 
 def run(
-    model: Annotated[str, typer.Option(help="local model path/name, or the served model name")],
     suite: Annotated[str, typer.Option(help=SUITE_HELP)],
+    model: Annotated[str | None, typer.Option(
+        help="local model path/name, or the served model name (not with --committee)")]
+    = None,
     backend: Annotated[str, engine_option(f"{ENGINE_HELP}, or openai (the model at "
                                           "--base-url)")] = "transformers",
     gguf: Annotated[str | None, gguf_option()] = None,
@@ -66,10 +69,33 @@ def run(
     principles: Annotated[Path | None, typer.Option(
         help="tau2: action principles (PRAct) after the policy in the agent's system "
              "prompt: optimize rpo's best.json, or a JSON list of strings")] = None,
+    reflect: Annotated[bool, flag("--reflect", "tau2/env suites: after a failed trial a "
+                                  "reflector writes a reflection the next trial sees; "
+                                  "reported beside plain pass^k")] = False,
+    reflector_model: Annotated[str | None, typer.Option(
+        help="--reflect: the reflector's model (default: the agent's)")] = None,
+    reflector_base_url: Annotated[str | None, typer.Option(
+        help="--reflect: the reflector's URL (default: --base-url)")] = None,
+    committee: Annotated[Path | None, typer.Option(
+        help="tau2/env suites: a DEI committee YAML (members, optional selector)")] = None,
+    selector_model: Annotated[str | None, typer.Option(
+        help="--committee: the LLM selector's model (overrides the file's)")] = None,
+    selector_base_url: Annotated[str | None, typer.Option(
+        help="--committee: the selector's URL (default: --base-url)")] = None,
 ) -> None:
     """Run a model on a suite, score it, and write results, BFCL files and a report."""
     from lamstudio.eval import EvalError, evaluate
 
+    if reflect or committee or suite.startswith("env:"):
+        from lamstudio.commands._eval_optimize import OptimizeOptions, run_optimized
+
+        run_optimized(OptimizeOptions(
+            model, suite, backend, base_url, gguf, out, limit, max_steps, max_new_tokens,
+            user_model, user_base_url, trials, reflect, reflector_model, reflector_base_url,
+            committee, selector_model, selector_base_url))
+        return
+    if not model:
+        fail("--model is required")
     if suite.startswith("tau2:"):
         _run_tau2(model, suite, backend, base_url, out, limit, max_steps, user_model,
                   user_base_url, trials, gguf, load_principles(principles))

@@ -45,6 +45,7 @@ from lamstudio.eval._tau2 import (
     communicated,
     load_tau2_suite,
     pass_hat_k,
+    score_episode,
 )
 from lamstudio.eval._tau2_episode import Episode, SimulatedUser
 from lamstudio.eval._tau2_episode import run_episode as run_tau2_episode
@@ -61,7 +62,8 @@ __all__ = [
     "OpenAIGenerator", "prompt_ids",
     "ReferenceEnv", "ReferenceUnavailable", "Episode", "SimulatedUser", "Tau2Config",
     "Tau2Result", "Tau2SuiteError", "Tau2Task", "evaluate_tau2", "load_tau2_suite",
-    "pass_hat_k", "play_tau2_trial", "run_tau2_episode", "USER_GUIDELINES", "communicated",
+    "pass_hat_k", "play_tau2_trial", "run_tau2_episode", "score_episode", "USER_GUIDELINES",
+    "communicated",
     "Progress", "SuiteError", "TransformersGenerator", "bfcl_version", "cases_of", "check",
     "classify", "compare_table", "compile_case", "dispatch", "evaluate", "greedy_generate",
     "html_report", "java_value", "js_value", "kind_of", "language_of", "load_category",

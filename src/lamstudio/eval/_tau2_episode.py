@@ -103,11 +103,13 @@ async def run_episode(agent: Any, user: SimulatedUser, env_name: str,
                       ground_truth: list[dict[str, Any]] | None = None, *,
                       task_id: str = "episode", max_steps: int = 40,
                       agent_params: dict[str, Any] | None = None, source: str = "tau2",
-                      principles: tuple[str, ...] = ()) -> Episode:
+                      principles: tuple[str, ...] = (),
+                      reflections: tuple[str, ...] = ()) -> Episode:
     """Play one conversation: ``agent`` (a ``lamstudio.llm.ChatBackend``) against
     ``env_name`` with ``user`` as the customer. ``ground_truth`` (``{"name",
     "arguments"}`` calls) puts the loop's database reward in the record's meta.
-    ``principles`` (PRAct) go after the domain's policy in the agent's system prompt."""
+    ``principles`` (PRAct) go after the domain's policy in the agent's system prompt, then
+    ``reflections`` on earlier failed trials (``lamstudio.optimize``)."""
     from lamstudio.agent import AgentConfig, AgentTask, EnvToolbox
     from lamstudio.agent import run_episode as agent_episode
     from lamstudio.envs import system_prompt
@@ -125,7 +127,7 @@ async def run_episode(agent: Any, user: SimulatedUser, env_name: str,
                      system=system_prompt(toolbox.runner.env), env=env_name)
     config = AgentConfig(max_steps=max_steps, source=source,
                          params=agent_params or {"temperature": 0.0},
-                         principles=tuple(principles))
+                         principles=tuple(principles), reflections=tuple(reflections))
     record = await agent_episode(agent, task, toolbox, user, config)
     messages = [m.model_dump(mode="json", exclude_none=True) for m in record.messages]
     loop_stop = record.meta["agent"]["stop"]

@@ -18,8 +18,31 @@ from finished rollouts; ``lamstudio synth apigen-mt trajectories --explore M`` u
 BOLAA orchestration (``_orchestrate.py``): ``Orchestrator(specialists, agent, controller)``
 routes each task to one ``Specialist`` (an LLM controller, or a keyword router as its
 fallback) and plays it with only that specialist's tools.
+
+* Reflection across trials (Retroformer's loop): ``run_trials_with_reflection``.
+* A DEI committee of agents with a selector that never sees the reward: ``run_committee``.
+
+Both play a ``Suite`` (``open_suite("env:store")``, ``open_suite("tau2:retail",
+user=...)``): every attempt on its own fresh copy of the environment.
 """
 
+from lamstudio.optimize._arena import Attempt, Counted, Suite, SuiteError, state_diff
+from lamstudio.optimize._committee import (
+    SELECTOR_SYSTEM,
+    CommitteeResult,
+    agreement_pick,
+    committee,
+    parse_choice,
+    run_committee,
+    selector_prompt,
+)
+from lamstudio.optimize._members import (
+    CommitteeConfig,
+    CommitteeError,
+    Member,
+    load_committee,
+    open_members,
+)
 from lamstudio.optimize._orchestrate import (
     FALLBACKS,
     Orchestrator,
@@ -27,6 +50,14 @@ from lamstudio.optimize._orchestrate import (
     Specialist,
     keyword_route,
     task_text,
+)
+from lamstudio.optimize._reflect import (
+    REFLECTOR_SYSTEM,
+    ReflectConfig,
+    ReflectResult,
+    reflect_trials,
+    run_trials_with_reflection,
+    summarize_reflection,
 )
 from lamstudio.optimize._rex import (
     Exploration,
@@ -53,11 +84,17 @@ from lamstudio.optimize._rpo_principles import (
 )
 from lamstudio.optimize._rpo_store import ResumeError
 from lamstudio.optimize._rpo_tasks import SplitError
+from lamstudio.optimize._suites import EnvSuite, Tau2Suite, open_suite
 
 __all__ = [
-    "Exploration", "FALLBACKS", "MODES", "Orchestrator", "PrinciplesError", "RPOConfig",
-    "RPOConfigError", "RPOResult", "ResumeError", "RexConfig", "Route", "SCHEDULES",
-    "Specialist", "SplitError", "UNUSABLE_OPTIMIZER", "UNUSABLE_REFLECTOR", "action_key",
-    "explore_episode", "keyword_route", "parse_principles", "read_principles", "run_rpo",
-    "state_key", "task_text", "ucb",
+    "Attempt", "CommitteeConfig", "CommitteeError", "CommitteeResult", "Counted", "EnvSuite",
+    "Exploration", "FALLBACKS", "MODES", "Member", "Orchestrator", "PrinciplesError",
+    "REFLECTOR_SYSTEM", "RPOConfig", "RPOConfigError", "RPOResult", "ReflectConfig",
+    "ReflectResult", "ResumeError", "RexConfig", "Route", "SCHEDULES", "SELECTOR_SYSTEM",
+    "Specialist", "SplitError", "Suite", "SuiteError", "Tau2Suite", "UNUSABLE_OPTIMIZER",
+    "UNUSABLE_REFLECTOR", "action_key", "agreement_pick", "committee", "explore_episode",
+    "keyword_route", "load_committee", "open_members", "open_suite", "parse_choice",
+    "parse_principles", "read_principles", "reflect_trials", "run_committee", "run_rpo",
+    "run_trials_with_reflection", "selector_prompt", "state_diff", "state_key",
+    "summarize_reflection", "task_text", "ucb",
 ]
