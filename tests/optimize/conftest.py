@@ -1,6 +1,6 @@
 """Puts ``rpo_helpers`` on the path; scripted OpenAI-compatible servers on 127.0.0.1 for
-the optimizers' tests: ``serve(script, model)`` starts one and returns it with a backend that does not retry (a scripted failure
-is seen once)."""
+the optimizers' tests: ``serve(script, model)`` starts one and returns it with a backend
+that does not retry (a scripted failure is seen once)."""
 
 from __future__ import annotations
 

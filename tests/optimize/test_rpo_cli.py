@@ -67,6 +67,23 @@ def test_eval_tau2_with_principles_puts_them_after_the_policy(tmp_path: Path) ->
                                                       "write."]))
 
 
+def test_eval_env_suite_with_reflect_and_principles_puts_both_blocks_in(tmp_path: Path
+                                                                         ) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps([PRINCIPLE]))
+    with ScriptedServer(lambda body: Reply("Done."), model="agent") as a:
+        cli("eval", "run", "--model", a.model, "--backend", "openai", "--base-url", a.base_url,
+            "--suite", "env:store", "--limit", 1, "--trials", 2, "--reflect",
+            "--principles", rules, "-o", tmp_path / "eval")
+    agent_calls = [b for b in a.requests if b.get("tools")]  # the reflector gets no tools
+    assert all(_system(b).startswith(principles_block([PRINCIPLE])) for b in agent_calls)
+    # trial 1 without a reflection, trial 2 (after the reflector's turn) with one
+    assert "# Reflections on earlier attempts" not in _system(agent_calls[0])
+    assert "# Reflections on earlier attempts" in _system(agent_calls[-1])
+    cli("eval", "run", "--suite", "env:store", "--committee", tmp_path / "c.yaml",
+        "--principles", rules, "-o", tmp_path / "c", code=2)
+
+
 @pytest.mark.parametrize(("content", "says"), [
     ("{not json", "not JSON"),
     ('{"rules": []}', "no 'principles' field"),

@@ -30,6 +30,7 @@ class OptimizeOptions:
     committee: Path | None
     selector_model: str | None
     selector_base_url: str | None
+    principles: tuple[str, ...] = ()  # --principles: PRAct's block for every trial
     opened: dict[tuple[str, str | None], Any] = field(default_factory=dict)
 
 
@@ -76,6 +77,9 @@ def run_optimized(o: OptimizeOptions) -> None:
         fail("--backend openai needs --base-url")
     if o.reflect and o.committee:
         fail("--reflect and --committee are separate experiments: choose one")
+    if o.committee and o.principles:
+        fail("--principles with --committee: give each member its own (principles: in the "
+             "committee file)")
     try:
         if o.committee:
             _committee(o)
@@ -96,7 +100,7 @@ def _reflect(o: OptimizeOptions) -> None:
     if o.reflect:  # default: the agent reflects on its own attempts (self-reflection)
         reflector = _open(o.reflector_model or o.model, o.reflector_base_url or o.base_url,
                           o, "reflector")
-    cfg = ReflectConfig(trials=o.trials, reflect=o.reflect,
+    cfg = ReflectConfig(trials=o.trials, reflect=o.reflect, principles=o.principles,
                         agent_params={"temperature": 0.0, "max_tokens": o.max_new_tokens})
     res = run_trials_with_reflection(suite, agent, reflector, cfg, out=o.out)
     console.print(res.paths["report"].read_text(encoding="utf-8"))

@@ -67,7 +67,7 @@ def run(
         help="tau2: the user simulator's OpenAI-compatible URL (default: --base-url)")] = None,
     trials: Annotated[int, typer.Option(help="tau2: trials per task (pass^1..pass^k)")] = 1,
     principles: Annotated[Path | None, typer.Option(
-        help="tau2: action principles (PRAct) after the policy in the agent's system "
+        help="tau2/env suites: action principles (PRAct) after the policy in the agent's system "
              "prompt: optimize rpo's best.json, or a JSON list of strings")] = None,
     reflect: Annotated[bool, flag("--reflect", "tau2/env suites: after a failed trial a "
                                   "reflector writes a reflection the next trial sees; "
@@ -92,7 +92,7 @@ def run(
         run_optimized(OptimizeOptions(
             model, suite, backend, base_url, gguf, out, limit, max_steps, max_new_tokens,
             user_model, user_base_url, trials, reflect, reflector_model, reflector_base_url,
-            committee, selector_model, selector_base_url))
+            committee, selector_model, selector_base_url, load_principles(principles)))
         return
     if not model:
         fail("--model is required")
