@@ -109,3 +109,24 @@ def test_cli_explore_prints_plain_and_exploring(tmp_path: Path) -> None:
         str(tmp_path / "x"), "--agent-base-url", "http://127.0.0.1:9/v1", "--explore", "3",
         "--explore-temperature", "0"])
     assert res.exit_code != 0 and "--explore-temperature" in res.output
+
+
+def test_principles_reach_the_agent_and_the_kept_record(tmp_path: Path) -> None:
+    from lamstudio.agent import principles_block
+
+    bp_file, rules = tmp_path / "blueprints.jsonl", tmp_path / "best.json"
+    bp_file.write_text(json.dumps(BP) + "\n")
+    rules.write_text(json.dumps({"principles": ["Read the order before changing it."]}))
+    with ScriptedServer(agent) as a, ScriptedServer(user_script()) as u:
+        res = CliRunner().invoke(app, [
+            "synth", "apigen-mt", "trajectories", "--blueprints", str(bp_file), "-o",
+            str(tmp_path / "tr"), "--agent-base-url", a.base_url, "--user-base-url",
+            u.base_url, "--api-key-env", "NO_SUCH_KEY_VAR", "--explore", "3",
+            "--explore-budget", "100", "--principles", str(rules)])
+    assert res.exit_code == 0, res.output
+    block = principles_block(["Read the order before changing it."])
+    assert all(r["messages"][0]["content"].endswith("\n\n" + block) for r in a.requests)
+    kept = [json.loads(line) for line in
+            (tmp_path / "tr" / "trajectories.jsonl").read_text().splitlines()]
+    assert kept and all(r["system"].endswith("\n\n" + block) for r in kept)
+    assert kept[0]["meta"]["agent"]["principles"] == ["Read the order before changing it."]

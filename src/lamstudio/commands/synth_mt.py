@@ -116,9 +116,13 @@ def trajectories_cmd(
         help="REX: LLM calls (agent + user) per play before exploring stops")] = 200,
     explore_temperature: Annotated[float, typer.Option(
         help="REX: sampling temperature of the candidates")] = 0.8,
+    principles: Annotated[Path | None, typer.Option(
+        help="action principles (PRAct) after the policy in the agent's system prompt: "
+             "optimize rpo's best.json, or a JSON list of strings")] = None,
 ) -> None:
     """Play each blueprint (simulated user ↔ agent); keep plays that reach its state.
     With --explore M, explore candidate actions (REX) and report plain play vs exploring."""
+    from lamstudio.commands.optimize import load_principles
     from lamstudio.envs import Tau2Unavailable
     from lamstudio.llm import LLMError
     from lamstudio.synth import (
@@ -140,7 +144,8 @@ def trajectories_cmd(
                                        engine)
     cfg = TrajectoryConfig(attempts=attempts, max_turns=max_turns, seed=seed,
                            explore=_explorer(explore, explore_c, explore_budget,
-                                             explore_temperature, seed))
+                                             explore_temperature, seed),
+                           principles=load_principles(principles))
     try:
         with row_progress("plays") as start:
             tick = start(len(bps) * attempts)

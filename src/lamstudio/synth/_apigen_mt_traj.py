@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 import lamstudio.envs as envs
+from lamstudio.agent import with_principles
 from lamstudio.eval import USER_GUIDELINES, SimulatedUser, communicated, run_tau2_episode
 from lamstudio.io import JsonValueError, parse_json
 from lamstudio.llm import LLMError
@@ -37,6 +38,9 @@ class TrajectoryConfig:
     # ``functools.partial(lamstudio.optimize.explore_episode, config=RexConfig(...))``;
     # it returns ``.outcome`` (the play), ``.plain_outcome``, ``.plain`` and ``.report``.
     explore: Callable[..., Awaitable[Any]] | None = None
+    # PRAct's principles after the policy in the agent's prompt (optimize rpo's best.json);
+    # a kept record's system prompt is the one the agent saw.
+    principles: tuple[str, ...] = ()
 
 
 @dataclass
@@ -67,7 +71,8 @@ async def _rollout(bp: dict[str, Any], attempt: int, agent: Any, user: Any,
                         cfg.max_turns)
     episode = await run_tau2_episode(agent, sim, bp["env"], bp["actions"],
                                      task_id=f"{bp['id']}-a{attempt}", max_steps=cfg.max_steps,
-                                     agent_params=cfg.agent_params, source="apigen-mt")
+                                     agent_params=cfg.agent_params, source="apigen-mt",
+                                     principles=cfg.principles)
     runner = episode.runner
     reason, said = _verdict(episode, bp, gold)
     meta = {"blueprint_id": bp["id"], "attempt": attempt, "reason": reason,
@@ -106,8 +111,9 @@ def _record(play: dict[str, Any]) -> dict[str, Any]:
 
     env = play["runner"].env
     raw = {"id": play["id"], "source": f"apigen-mt:{play['env']}",
-           "system": envs.system_prompt(env), "tools": envs.tool_specs(env),
-           "messages": play["messages"],
+           "system": with_principles(envs.system_prompt(env), play["loop_meta"].get(
+               "agent", {}).get("principles", ())),
+           "tools": envs.tool_specs(env), "messages": play["messages"],
            "meta": {**play["loop_meta"], "apigen_mt": play["meta"]}}
     try:
         rec = Trajectory.model_validate(raw)
