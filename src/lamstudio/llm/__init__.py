@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 from lamstudio.llm._cache import ResponseCache, request_key
+from lamstudio.llm._counted import Counted
 from lamstudio.llm._engines import LOCAL_ENGINES, engine_name, local_backend
 from lamstudio.llm._gguf import GgufModel, find_gguf, vocab_problem
 from lamstudio.llm._llamacpp import (
@@ -70,8 +71,9 @@ async def gather_or_cancel(coros: Sequence[Awaitable[T]]) -> list[T]:
 
 
 __all__ = [
-    "LOCAL_ENGINES", "ChatBackend", "ChatResult", "GgufModel", "LLMError", "LLMUnavailable",
-    "LlamaCppBackend", "LlamaCppModel", "LocalBackend", "OpenAIBackend", "ResponseCache",
+    "LOCAL_ENGINES", "ChatBackend", "ChatResult", "Counted", "GgufModel", "LLMError",
+    "LLMUnavailable", "LlamaCppBackend", "LlamaCppModel", "LocalBackend", "OpenAIBackend",
+    "ResponseCache",
     "Sampling", "complete_many", "complete_sync", "default_threads", "engine_name",
     "find_gguf", "gather_or_cancel", "llama_cpp_available", "local_backend",
     "parse_retry_after", "redact", "request_key", "require_llama_cpp", "resolve_local_model",

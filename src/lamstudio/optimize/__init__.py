@@ -26,7 +26,7 @@ Both play a ``Suite`` (``open_suite("env:store")``, ``open_suite("tau2:retail",
 user=...)``): every attempt on its own fresh copy of the environment.
 """
 
-from lamstudio.optimize._arena import Attempt, Counted, Suite, SuiteError, state_diff
+from lamstudio.optimize._arena import Attempt, Suite, SuiteError, state_diff
 from lamstudio.optimize._committee import (
     SELECTOR_SYSTEM,
     CommitteeResult,
@@ -87,7 +87,7 @@ from lamstudio.optimize._rpo_tasks import SplitError
 from lamstudio.optimize._suites import EnvSuite, Tau2Suite, open_suite
 
 __all__ = [
-    "Attempt", "CommitteeConfig", "CommitteeError", "CommitteeResult", "Counted", "EnvSuite",
+    "Attempt", "CommitteeConfig", "CommitteeError", "CommitteeResult", "EnvSuite",
     "Exploration", "FALLBACKS", "MODES", "Member", "Orchestrator", "PrinciplesError",
     "REFLECTOR_SYSTEM", "RPOConfig", "RPOConfigError", "RPOResult", "ReflectConfig",
     "ReflectResult", "ResumeError", "RexConfig", "Route", "SCHEDULES", "SELECTOR_SYSTEM",

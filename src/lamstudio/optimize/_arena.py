@@ -24,18 +24,6 @@ class SuiteError(ValueError):
     """A suite spec that names no known suite or tasks."""
 
 
-class Counted:
-    """A ``ChatBackend`` that counts the calls made through it (the cost of a method)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.model, self.calls = inner, getattr(inner, "model", ""), 0
-
-    async def complete(self, messages: list[dict[str, Any]],
-                       tools: list[dict[str, Any]] | None = None, **params: Any) -> Any:
-        self.calls += 1
-        return await self.inner.complete(messages, tools, **params)
-
-
 @dataclass
 class Attempt:
     """One agent's play of one task. ``error`` is "" for a usable attempt, else

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lamstudio.optimize._arena import Attempt, Counted, Suite, conversation_text, diff_text
+from lamstudio.llm import Counted
+from lamstudio.optimize._arena import Attempt, Suite, conversation_text, diff_text
 from lamstudio.optimize._members import CommitteeConfig, Member
 
 SELECTOR_SYSTEM = """You compare attempts by different AI agents at the same task and pick \

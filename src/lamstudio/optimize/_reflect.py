@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lamstudio.optimize._arena import Attempt, Counted, Suite, conversation_text
+from lamstudio.llm import Counted
+from lamstudio.optimize._arena import Attempt, Suite, conversation_text
 
 REFLECTOR_SYSTEM = """You review a failed attempt of an AI agent at a task, so that its \
 next attempt succeeds. Say in at most five sentences what went wrong and what the agent \

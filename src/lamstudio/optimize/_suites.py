@@ -13,7 +13,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from lamstudio.optimize._arena import Attempt, Counted, SuiteError, broken, state_diff
+from lamstudio.llm import Counted
+from lamstudio.optimize._arena import Attempt, SuiteError, broken, state_diff
 
 AGENT_PARAMS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 512}
 

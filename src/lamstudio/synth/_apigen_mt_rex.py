@@ -43,19 +43,6 @@ def blueprint_reward(reason: str, messages: list[dict[str, Any]],
     return PARTIAL * hit / max(len(actions), 1)
 
 
-class Counted:
-    """A backend that counts the requests it sends (``calls``): the LLM calls a play
-    spent, whatever explores or memoizes above it."""
-
-    def __init__(self, backend: Any) -> None:
-        self.backend, self.model, self.calls = backend, getattr(backend, "model", ""), 0
-
-    async def complete(self, messages: list[dict[str, Any]],
-                       tools: list[dict[str, Any]] | None = None, **params: Any) -> Any:
-        self.calls += 1
-        return await self.backend.complete(messages, tools, **params)
-
-
 def _side(plays: list[dict[str, Any]], reason: str, calls: str) -> dict[str, Any]:
     kept = sum(1 for p in plays if p["meta"].get(reason) == "kept")
     agent = sum(p["meta"].get(calls, {}).get("agent", 0) for p in plays)

@@ -17,8 +17,8 @@ import lamstudio.envs as envs
 from lamstudio.agent import with_principles
 from lamstudio.eval import USER_GUIDELINES, SimulatedUser, communicated, run_tau2_episode
 from lamstudio.io import JsonValueError, parse_json
-from lamstudio.llm import LLMError
-from lamstudio.synth._apigen_mt_rex import Counted, blueprint_reward, compare
+from lamstudio.llm import Counted, LLMError
+from lamstudio.synth._apigen_mt_rex import blueprint_reward, compare
 from lamstudio.synth._safe import internal, writable
 
 TRAJ_REASONS = ("kept", "agent_error", "user_error", "no_user_stop", "state_mismatch",
