@@ -212,8 +212,16 @@ def run_apigen(args: argparse.Namespace, cfg: Any) -> dict[str, Any]:
 
 
 def stage_generate(args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    cfg = apigen_config(args, out, out / "generate" / "teacher.jsonl", args.n, args.seed)
-    return run_apigen(args, cfg)
+    """``--variant``: the bundled prompt (``today``, ``--examples`` seed examples) or one of
+    the probe's variants (its own prompt file and number of examples)."""
+    prompts, n_examples = None, None
+    if args.variant != "today":
+        prompts = out / "generate" / "prompts.json"
+        write_json(prompts, {"templates": probe_templates(args.variant)})
+        n_examples = PROBE_EXAMPLES[args.variant]
+    cfg = apigen_config(args, out, out / "generate" / "teacher.jsonl", args.n, args.seed,
+                        str(prompts) if prompts else None, n_examples)
+    return {**run_apigen(args, cfg), "variant": args.variant}
 
 
 # -- the judge -----------------------------------------------------------------------------
@@ -724,6 +732,8 @@ def main() -> None:
     p.add_argument("--no-teacher-eval", action="store_true")
     p.add_argument("--no-base-eval", action="store_true")
     p.add_argument("--variants", default="today,marked,shape,marked-shape")
+    p.add_argument("--variant", default="today",
+                   help="run: the generation prompt (today, or a probe variant)")
     p.add_argument("--redo", action="append", default=[], help="run this stage again")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
