@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,10 +18,14 @@ from tests.verify.conftest import write_dataset
 from lamstudio.verify import journal_dir
 
 
+HOLD = threading.Event()  # set while a signal is on its way: the run cannot finish meanwhile
+
+
 def slow_judge(body):
     # Slow enough that a run cannot finish between the test seeing a committed chunk and its
-    # signal arriving (5 ms was not, on a quiet machine, once the record path got faster).
-    time.sleep(0.03)
+    # signal arriving (5 ms was not, on a quiet machine, once the record path got faster;
+    # 30 ms was not, once, on a machine loaded 4 deep: hence HOLD).
+    time.sleep(1.0 if HOLD.is_set() else 0.03)
     fail = "Kyoto" in body["messages"][1]["content"]
     return Reply(json.dumps({"pass": not fail, "reason": "Kyoto" if fail else "fine"}))
 
@@ -53,8 +58,12 @@ def interrupt_at(args: list[str], out: Path, chunks: int, sig: int) -> subproces
         assert proc.poll() is None, "the run finished before it could be interrupted"
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    proc.send_signal(sig)
-    proc.communicate(timeout=60)
+    HOLD.set()
+    try:
+        proc.send_signal(sig)
+        proc.communicate(timeout=60)
+    finally:
+        HOLD.clear()
     return proc
 
 
