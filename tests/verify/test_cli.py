@@ -17,7 +17,6 @@ from tests.verify.conftest import write_dataset
 
 from lamstudio.verify import journal_dir
 
-
 HOLD = threading.Event()  # set while a signal is on its way: the run cannot finish meanwhile
 
 
