@@ -67,6 +67,33 @@ def test_a_bad_committee_file_is_one_clear_error(tmp_path: Path, text: str, says
     assert str(err.value).startswith(f"{path}: ") and says in str(err.value)
 
 
+@pytest.mark.parametrize(("name", "content", "says"), [
+    ("deep.json", b"[" * 100_000 + b"]" * 100_000, "[too_deep]"),
+    ("big.json", b'{"principles": [' + b"9" * 5000 + b"]}", "[number_too_large]"),
+    ("nan.json", b'["ok", NaN]', "[non_finite_number]"),
+    ("lone.json", b'["\\ud800"]', "[bad_encoding]"),
+    ("list.json", b'{"principles": "be nice"}', "must be a list of strings"),
+    ("latin1.txt", "caf\u00e9 first".encode("latin-1"), "cannot read"),
+])
+def test_a_hostile_principles_file_is_a_clear_error(tmp_path: Path, name: str, content: bytes,
+                                                     says: str) -> None:
+    (tmp_path / name).write_bytes(content)
+    path = _write(tmp_path, f"members: [{{model: m}}, {{model: n, principles: {name}}}]")
+    with pytest.raises(CommitteeError) as err:
+        load_committee(path)
+    assert str(err.value).startswith(f"{path}: members[1].principles: ")
+    assert says in str(err.value)
+
+
+def test_a_principles_file_with_a_bom_reads_like_one_without(tmp_path: Path) -> None:
+    (tmp_path / "best.json").write_bytes(b"\xef\xbb\xbf" + b'{"principles": ["Check."]}')
+    (tmp_path / "rules.txt").write_bytes(b"\xef\xbb\xbf- Be brief.\n")
+    path = _write(tmp_path, "members: [{model: m, principles: best.json}, "
+                            "{model: n, principles: rules.txt}]")
+    a, b = load_committee(path).members
+    assert (a.principles, b.principles) == (("Check.",), ("Be brief.",))
+
+
 def test_the_eval_command_refuses_a_bad_committee_file_cleanly(tmp_path: Path) -> None:
     path = _write(tmp_path, "members: [{model: m}, {model: n, temperature: hot}]")
     res = CliRunner().invoke(app, ["eval", "run", "--suite", "env:store", "--committee",

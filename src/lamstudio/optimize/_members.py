@@ -22,7 +22,6 @@ Every problem is one ``CommitteeError`` naming the file and the field
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,27 +123,20 @@ def _principles(value: list[Any] | str, where: str, path: Path) -> tuple[str, ..
             raise CommitteeError(f"{path}: {where}: expected strings, got {bad!r}")
         return tuple(value)
     file = (path.parent / value).resolve()
+    if file.suffix == ".json":  # what optimize rpo writes: the one reader of that format
+        from lamstudio.optimize._rpo_principles import PrinciplesError, read_principles
+
+        try:
+            return read_principles(file)
+        except PrinciplesError as exc:
+            raise CommitteeError(f"{path}: {where}: {exc}") from None
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
         raise CommitteeError(f"{path}: {where}: cannot read {file}: "
-                             f"{exc.strerror or exc}") from None
-    if file.suffix == ".json":
-        return _json_principles(text, where, path, file)
+                             f"{getattr(exc, 'strerror', None) or exc}") from None
     lines = (re.sub(r"^\s*(?:[-*]|\d+[.)])\s*", "", ln).strip() for ln in text.splitlines())
     return tuple(ln for ln in lines if ln and not ln.startswith("#"))
-
-
-def _json_principles(text: str, where: str, path: Path, file: Path) -> tuple[str, ...]:
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise CommitteeError(f"{path}: {where}: {file} is not JSON: {exc}") from None
-    got = data.get("principles") if isinstance(data, dict) else data
-    if not isinstance(got, list) or not all(isinstance(p, str) for p in got):
-        raise CommitteeError(f"{path}: {where}: {file} holds no list of principles "
-                             "(a JSON list of strings, or {\"principles\": [...]})")
-    return tuple(got)
 
 
 def open_members(config: CommitteeConfig) -> tuple[dict[str, Any], Any | None]:
