@@ -8,6 +8,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from tests.support.scripted_server import Fail, Raw, Reply, ScriptedServer
 
 from lamstudio.agent import AgentConfig, EnvToolbox, env_tasks, run_episode
@@ -159,6 +160,14 @@ def test_an_action_is_its_calls_not_the_thought_around_them() -> None:
                                                       "arguments": '{"amount": 10}'}}])
     b = ChatResult(None, [{"function": {"name": "transfer", "arguments": {"amount": 10}}}])
     assert action_key(a) == action_key(b) != action_key(ChatResult("I will send it."))
+
+
+@pytest.mark.parametrize("args", ["[" * 100_000, '{"n": ' + "9" * 5000 + "}",
+                                  '{"x": NaN}', '{"amount": 10'])
+def test_arguments_no_parser_keeps_are_compared_as_their_text(args: str) -> None:
+    one = ChatResult(None, [{"function": {"name": "transfer", "arguments": args}}])
+    other = ChatResult(None, [{"function": {"name": "transfer", "arguments": args + " "}}])
+    assert action_key(one) == action_key(one) != action_key(other)
 
 
 def test_a_rollout_that_breaks_is_a_counted_reject() -> None:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lamstudio.agent import is_fatal, read_reply
+from lamstudio.io import JsonValueError, parse_json
 from lamstudio.llm import LLMError, gather_or_cancel
 
 Rollout = Callable[[Any, Any], Awaitable[tuple[Any, float]]]
@@ -124,10 +125,10 @@ def action_key(result: Any) -> str:
         fn = item.get("function", item) if isinstance(item, dict) else {}
         args = fn.get("arguments") if isinstance(fn, dict) else None
         if isinstance(args, str):
-            try:
-                args = json.loads(args)
-            except ValueError:
-                pass
+            try:  # the model's text: parse_json, so no reply can crash the comparison
+                args = parse_json(args)
+            except JsonValueError:
+                pass  # unreadable arguments: the text itself is the action's identity
         calls.append([fn.get("name") if isinstance(fn, dict) else None, args])
     if calls:
         return "calls:" + json.dumps(calls, sort_keys=True, default=str)
