@@ -11,7 +11,7 @@ against that OpenAI-compatible endpoint, exactly as a user would point them at a
 * ``blueprints`` - ``synth apigen-mt blueprints`` on tau2 retail, the teacher as generator and
   reviewer: yields per phase.
 * ``tau2``   - ``eval run`` on tau2 retail test tasks, the teacher as agent and as the
-  simulated user: reward.
+  simulated user (a second server of the same model): reward.
 
 Each loop writes ``OUT/<loop>/result.json`` (with its minutes) and is skipped when that
 exists; ``OUT/loops.json`` gathers them and a markdown table is printed.
@@ -198,10 +198,14 @@ def loop_blueprints(args: argparse.Namespace, url: str, out: Path) -> dict[str, 
 
 # -- tau2 -----------------------------------------------------------------------------------
 def loop_tau2(args: argparse.Namespace, url: str, out: Path) -> dict[str, Any]:
+    """The user simulator gets its own server: one server alternating between the agent's
+    ~4k-token prompt and the user's prefills the policy again on every agent call."""
     where = out / "retail"
-    lamstudio("eval", "run", "--model", args.model, "--engine", "openai", "--base-url", url,
-              "--suite", "tau2:retail:test", "--limit", str(args.tau2_tasks), "--user-model",
-              args.model, "--max-steps", "12", "-o", str(where))
+    with served(args.model, args.threads) as user_url:
+        lamstudio("eval", "run", "--model", args.model, "--engine", "openai", "--base-url", url,
+                  "--suite", "tau2:retail:test", "--limit", str(args.tau2_tasks),
+                  "--user-model", args.model, "--user-base-url", user_url, "--max-steps", "12",
+                  "-o", str(where))
     return json.loads((where / "summary.json").read_text())
 
 

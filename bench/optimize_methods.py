@@ -11,7 +11,18 @@ commands run unchanged against a strong hosted model. Per suite (``env:store``,
   reward (round 0) and the best round's;
 * ``committee`` - ``eval run --committee``: members = the served model greedy, the served
   model sampled (T 0.7, seed 1) and ``--second`` (another model, local llama.cpp) greedy;
-  both selectors and the oracle.
+  both selectors and the oracle;
+* ``rex``       - tau2 suites only: ``synth apigen-mt trajectories --explore M`` on blueprints
+  made from the suite's tasks ``--rex-tasks`` (the task's user scenario as the instruction,
+  its ground-truth actions and ``communicate_info`` as the blueprint's actions and
+  outputs): plain play (the exploration's first rollout) vs exploring, verified
+  trajectories and LLM calls. The default, retail test task 90, is one of the split's
+  tasks with a single ground-truth action.
+
+tau2 suites (``tau2:retail:test``) play the first ``--tau2-tasks`` tasks, with the same
+model as the simulated user, served by a second ``lamstudio serve`` so that agent and user
+each keep their own KV prefix (one server alternating between a ~4k-token agent prompt and
+the user's prompt prefills the policy again on every agent call: ~50 s a call on one core).
 
 Each (suite, method) writes ``OUT/<suite>/<method>/`` and a ``done.json`` with its minutes
 (skipped when present); ``OUT/optimize.json`` gathers the rows and a markdown table is
@@ -24,6 +35,7 @@ same three tasks as its training split (in-sample; the table says so).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -35,19 +47,35 @@ sys.path.insert(0, str(Path(__file__).parent))
 from loops import lamstudio, log, served  # noqa: E402 - bench/ is not a package
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-METHODS = ("reflect", "rpo", "committee")
+METHODS = ("reflect", "rpo", "committee", "rex")
+
+
+def tau2_opts(args: argparse.Namespace, url: str, suite: str) -> list[str]:
+    """What a tau2 suite adds to ``eval run``: the task subset and the simulated user."""
+    if not suite.startswith("tau2:"):
+        return []
+    return ["--limit", str(args.tau2_tasks), "--user-model", args.model, "--user-base-url",
+            args.user_url or url, "--max-steps", str(args.max_steps)]
 
 
 def m_reflect(args: argparse.Namespace, url: str, suite: str, where: Path) -> dict[str, Any]:
     lamstudio("eval", "run", "--suite", suite, "--model", args.model, "--backend", "openai",
               "--base-url", url, "--trials", str(args.trials), "--reflect",
-              "--max-new-tokens", "256", "-o", str(where))
+              "--max-new-tokens", "256", *tau2_opts(args, url, suite), "-o", str(where))
     return json.loads((where / "summary.json").read_text())
 
 
 def m_rpo(args: argparse.Namespace, url: str, suite: str, where: Path) -> dict[str, Any]:
-    env = suite.split(":", 1)[1]
-    lamstudio("optimize", "rpo", "--env", env, "--train-split", "0:3", "--val-split", "0:3",
+    if suite.startswith("tau2:"):  # tau2:retail:test -> its first tasks, the served user
+        env, split = suite.rsplit(":", 1) if suite.count(":") == 2 else (suite, "test")
+        n = args.tau2_tasks
+        rng = [f"{split}:0:{n}"] * 2 + ["--user-model", args.model, "--user-base-url",
+                                        args.user_url or url,
+                                        "--max-steps", str(args.max_steps)]
+    else:  # the toy environments: three tasks, validated in-sample
+        env, rng = suite.split(":", 1)[1], ["0:3", "0:3"]
+    lamstudio("optimize", "rpo", "--env", env, "--train-split", rng[0], "--val-split", rng[1],
+              *rng[2:],
               "--mode", "reward", "--schedule", "batch", "--rounds", str(args.rounds),
               "--batch", "3", "--agent-model", args.model, "--base-url", url,
               "--api-key-env", "NO_KEY", "--concurrency", "1", "-o", str(where))
@@ -69,8 +97,36 @@ def m_committee(args: argparse.Namespace, url: str, suite: str, where: Path
         f"selector: {{model: {args.model}, base_url: '{url}'}}\n")
     (where / "committee.yaml").write_text(yaml_text)
     lamstudio("eval", "run", "--suite", suite, "--committee", str(where / "committee.yaml"),
-              "--max-new-tokens", "256", "-o", str(where / "out"))
+              "--max-new-tokens", "256", *tau2_opts(args, url, suite), "-o", str(where / "out"))
     return json.loads((where / "out" / "summary.json").read_text())
+
+
+def tau2_blueprints(suite: str, ids: list[str]) -> list[dict[str, Any]]:
+    """Blueprints from these tasks of a tau2 split, in the shape ``blueprints`` writes."""
+    from lamstudio import envs
+    from lamstudio.eval._tau2 import scenario_text
+
+    _, domain, *split = suite.split(":")
+    by_id = {t["id"]: t for t in envs.load_tasks(domain, split[0] if split else None)}
+    tasks = [by_id[i] for i in ids]
+    return [{"id": f"tau2-{domain}-{t['id']}", "env": f"tau2:{domain}",
+             "instruction": scenario_text(t), "actions": envs.ground_truth(t),
+             "outputs": list((t.get("evaluation_criteria") or {}).get("communicate_info")
+                             or [])} for t in tasks]
+
+
+def m_rex(args: argparse.Namespace, url: str, suite: str, where: Path) -> dict[str, Any]:
+    if not suite.startswith("tau2:"):
+        return {"skipped": "REX explores APIGen-MT trajectories, which play tau2 blueprints"}
+    where.mkdir(parents=True, exist_ok=True)
+    bp = where / "blueprints.jsonl"
+    bp.write_text("".join(json.dumps(b) + "\n" for b in tau2_blueprints(suite, args.rex_tasks)))
+    lamstudio("synth", "apigen-mt", "trajectories", "--blueprints", str(bp), "--agent-model",
+              args.model, "--agent-base-url", url, "--user-model", args.model,
+              "--user-base-url", args.user_url or url, "--api-key-env", "NO_KEY", "--explore",
+              str(args.explore), "--explore-budget", str(args.explore_budget), "--max-turns",
+              str(args.max_turns), "-o", str(where / "out"))
+    return json.loads((where / "out" / "yields.json").read_text())
 
 
 def main() -> None:
@@ -83,11 +139,22 @@ def main() -> None:
     p.add_argument("--trials", type=int, default=2)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--tau2-tasks", type=int, default=1, help="tau2 suites: the first N tasks")
+    p.add_argument("--max-steps", type=int, default=12, help="tau2: agent calls per turn")
+    p.add_argument("--max-turns", type=int, default=8, help="rex: user turns per play")
+    p.add_argument("--rex-tasks", default="90", type=lambda s: s.split(","),
+                   help="rex: tau2 task ids to make blueprints of")
+    p.add_argument("--explore", type=int, default=2, help="rex: candidates per step")
+    p.add_argument("--explore-budget", type=int, default=40, help="rex: LLM calls per play")
     args = p.parse_args()
     jobs = [(s, m) for s in args.suites for m in args.methods
             if not (args.out / s.replace(":", "-") / m / "done.json").is_file()]
     if jobs:
-        with served(args.model, args.threads) as url:
+        with contextlib.ExitStack() as stack:
+            url = stack.enter_context(served(args.model, args.threads))
+            args.user_url = None
+            if any(s.startswith("tau2:") for s, _ in jobs):
+                args.user_url = stack.enter_context(served(args.model, args.threads))
             for suite, method in jobs:
                 where = args.out / suite.replace(":", "-") / method
                 t0 = time.perf_counter()
