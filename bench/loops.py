@@ -201,10 +201,11 @@ def loop_tau2(args: argparse.Namespace, url: str, out: Path) -> dict[str, Any]:
     """The user simulator gets its own server: one server alternating between the agent's
     ~4k-token prompt and the user's prefills the policy again on every agent call."""
     where = out / "retail"
-    with served(args.model, args.threads) as user_url:
+    user = args.tau2_user or args.model
+    with served(user, args.threads) as user_url:
         lamstudio("eval", "run", "--model", args.model, "--engine", "openai", "--base-url", url,
                   "--suite", "tau2:retail:test", "--limit", str(args.tau2_tasks),
-                  "--user-model", args.model, "--user-base-url", user_url, "--max-steps", "12",
+                  "--user-model", user, "--user-base-url", user_url, "--max-steps", "12",
                   "-o", str(where))
     return json.loads((where / "summary.json").read_text())
 
@@ -219,6 +220,7 @@ def main() -> None:
     p.add_argument("--judge-n", type=int, default=20, help="good records (and as many broken)")
     p.add_argument("--blueprints", type=int, default=3)
     p.add_argument("--tau2-tasks", type=int, default=1)
+    p.add_argument("--tau2-user", default=None, help="the simulated user (default: --model)")
     args = p.parse_args()
     todo = [name for name in args.loops if not (args.out / name / "result.json").is_file()]
     if todo:

@@ -19,8 +19,9 @@ commands run unchanged against a strong hosted model. Per suite (``env:store``,
   trajectories and LLM calls. The default, retail test task 90, is one of the split's
   tasks with a single ground-truth action.
 
-tau2 suites (``tau2:retail:test``) play the first ``--tau2-tasks`` tasks, with the same
-model as the simulated user, served by a second ``lamstudio serve`` so that agent and user
+tau2 suites (``tau2:retail:test``) play the first ``--tau2-tasks`` tasks, with
+``--user-model`` (default: the agent's model) as the simulated user, served by a second
+``lamstudio serve`` so that agent and user
 each keep their own KV prefix (one server alternating between a ~4k-token agent prompt and
 the user's prompt prefills the policy again on every agent call: ~50 s a call on one core).
 
@@ -54,7 +55,7 @@ def tau2_opts(args: argparse.Namespace, url: str, suite: str) -> list[str]:
     """What a tau2 suite adds to ``eval run``: the task subset and the simulated user."""
     if not suite.startswith("tau2:"):
         return []
-    return ["--limit", str(args.tau2_tasks), "--user-model", args.model, "--user-base-url",
+    return ["--limit", str(args.tau2_tasks), "--user-model", args.user, "--user-base-url",
             args.user_url or url, "--max-steps", str(args.max_steps)]
 
 
@@ -69,7 +70,7 @@ def m_rpo(args: argparse.Namespace, url: str, suite: str, where: Path) -> dict[s
     if suite.startswith("tau2:"):  # tau2:retail:test -> its first tasks, the served user
         env, split = suite.rsplit(":", 1) if suite.count(":") == 2 else (suite, "test")
         n = args.tau2_tasks
-        rng = [f"{split}:0:{n}"] * 2 + ["--user-model", args.model, "--user-base-url",
+        rng = [f"{split}:0:{n}"] * 2 + ["--user-model", args.user, "--user-base-url",
                                         args.user_url or url,
                                         "--max-steps", str(args.max_steps)]
     else:  # the toy environments: three tasks, validated in-sample
@@ -122,7 +123,7 @@ def m_rex(args: argparse.Namespace, url: str, suite: str, where: Path) -> dict[s
     bp = where / "blueprints.jsonl"
     bp.write_text("".join(json.dumps(b) + "\n" for b in tau2_blueprints(suite, args.rex_tasks)))
     lamstudio("synth", "apigen-mt", "trajectories", "--blueprints", str(bp), "--agent-model",
-              args.model, "--agent-base-url", url, "--user-model", args.model,
+              args.model, "--agent-base-url", url, "--user-model", args.user,
               "--user-base-url", args.user_url or url, "--api-key-env", "NO_KEY", "--explore",
               str(args.explore), "--explore-budget", str(args.explore_budget), "--max-turns",
               str(args.max_turns), "-o", str(where / "out"))
@@ -133,6 +134,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=Path("runs/optimize"))
     p.add_argument("--model", default="qwen2.5-coder-0.5b")
+    p.add_argument("--user-model", dest="user", default=None,
+                   help="tau2: the simulated user's model (default: --model)")
     p.add_argument("--second", default="smollm2-135m", help="the committee's other model")
     p.add_argument("--suites", default="env:store,env:todo", type=lambda s: s.split(","))
     p.add_argument("--methods", default=",".join(METHODS), type=lambda s: s.split(","))
@@ -147,6 +150,7 @@ def main() -> None:
     p.add_argument("--explore", type=int, default=2, help="rex: candidates per step")
     p.add_argument("--explore-budget", type=int, default=40, help="rex: LLM calls per play")
     args = p.parse_args()
+    args.user = args.user or args.model
     jobs = [(s, m) for s in args.suites for m in args.methods
             if not (args.out / s.replace(":", "-") / m / "done.json").is_file()]
     if jobs:
@@ -154,7 +158,7 @@ def main() -> None:
             url = stack.enter_context(served(args.model, args.threads))
             args.user_url = None
             if any(s.startswith("tau2:") for s, _ in jobs):
-                args.user_url = stack.enter_context(served(args.model, args.threads))
+                args.user_url = stack.enter_context(served(args.user, args.threads))
             for suite, method in jobs:
                 where = args.out / suite.replace(":", "-") / method
                 t0 = time.perf_counter()

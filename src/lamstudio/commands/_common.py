@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
@@ -48,6 +49,22 @@ def gguf_option() -> Any:
     return typer.Option("--gguf", help="llamacpp: the GGUF file to run (default: the "
                                        "--model .gguf, or the file a registered or prepared "
                                        "model comes from)")
+
+
+class UserStyle(str, enum.Enum):
+    """How tau2's simulated user sees the conversation (``lamstudio.eval.SimulatedUser``)."""
+
+    roles = "roles"
+    transcript = "transcript"
+
+
+def user_style_option() -> Any:
+    """``--user-style roles|transcript`` (a ``UserStyle``; pass ``.value`` on)."""
+    return typer.Option("--user-style",
+                        help="tau2: how the user simulator sees the conversation: roles "
+                             "(tau2-bench's, the agent's turns as its user turns) or "
+                             "transcript (Agent:/Customer: lines in one turn; small models "
+                             "that answer flipped roles as the agent speak as the customer)")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -31,6 +31,7 @@ class OptimizeOptions:
     selector_model: str | None
     selector_base_url: str | None
     principles: tuple[str, ...] = ()  # --principles: PRAct's block for every trial
+    user_style: str = "roles"  # tau2: how the simulated user sees the conversation
     opened: dict[tuple[str, str | None], Any] = field(default_factory=dict)
 
 
@@ -65,7 +66,8 @@ def _suite(o: OptimizeOptions) -> Any:
         user = _open(o.user_model, o.user_base_url or o.base_url, o, "user")
     steps = o.max_steps * 30 if user is not None else o.max_steps  # tau2: 30 user turns
     try:
-        return open_suite(o.suite, user=user, limit=o.limit, max_steps=steps)
+        return open_suite(o.suite, user=user, limit=o.limit, max_steps=steps,
+                          user_style=o.user_style)
     except (SuiteError, Tau2SuiteError, Tau2Unavailable) as exc:
         fail(str(exc))
 

@@ -9,11 +9,13 @@ import typer
 
 from lamstudio.commands._common import (
     ENGINE_HELP,
+    UserStyle,
     console,
     engine_option,
     fail,
     gguf_option,
     row_progress,
+    user_style_option,
 )
 
 # Examples, not A:B: rich would read ":A:" in the help as an emoji code.
@@ -112,6 +114,7 @@ def rpo(
     reflector_base_url: Annotated[str | None, typer.Option(help="the reflector's")] = None,
     optimizer_base_url: Annotated[str | None, typer.Option(help="the optimizer's")] = None,
     user_base_url: Annotated[str | None, typer.Option(help="the user simulator's")] = None,
+    user_style: Annotated[UserStyle, user_style_option()] = UserStyle.roles,
     api_key_env: Annotated[str, typer.Option(
         help="NAME of the environment variable holding the API key")] = "OPENAI_API_KEY",
     engine: Annotated[str, engine_option(f"models without a base URL: {ENGINE_HELP}")]
@@ -147,7 +150,7 @@ def rpo(
         principles=start, max_principles=max_principles, max_steps=max_steps,
         concurrency=concurrency,
         agent_params={"temperature": temperature, "max_tokens": max_tokens},
-        user_params={"temperature": temperature},
+        user_params={"temperature": temperature}, user_style=user_style.value,
         llm_params={"temperature": temperature, "max_tokens": llm_max_tokens})
     try:
         config.check()

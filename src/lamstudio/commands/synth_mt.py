@@ -10,7 +10,15 @@ from typing import Annotated, Any
 
 import typer
 
-from lamstudio.commands._common import ENGINE_HELP, console, engine_option, fail, row_progress
+from lamstudio.commands._common import (
+    ENGINE_HELP,
+    UserStyle,
+    console,
+    engine_option,
+    fail,
+    row_progress,
+    user_style_option,
+)
 
 mt_app = typer.Typer(help="APIGen-MT: multi-turn task blueprints and verified trajectories "
                           "on tau2-bench's domains.", no_args_is_help=True)
@@ -101,6 +109,7 @@ def trajectories_cmd(
         help="user simulator model (default: the agent's)")] = None,
     user_base_url: Annotated[str | None, typer.Option(
         help="user simulator URL (default: the agent's)")] = None,
+    user_style: Annotated[UserStyle, user_style_option()] = UserStyle.roles,
     attempts: Annotated[int, typer.Option(help="plays per blueprint")] = 1,
     max_turns: Annotated[int, typer.Option(help="user turns per play")] = 20,
     seed: Annotated[int, typer.Option(help="user simulator seed")] = 0,
@@ -145,7 +154,7 @@ def trajectories_cmd(
     cfg = TrajectoryConfig(attempts=attempts, max_turns=max_turns, seed=seed,
                            explore=_explorer(explore, explore_c, explore_budget,
                                              explore_temperature, seed),
-                           principles=load_principles(principles))
+                           principles=load_principles(principles), user_style=user_style.value)
     try:
         with row_progress("plays") as start:
             tick = start(len(bps) * attempts)

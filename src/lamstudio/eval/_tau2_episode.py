@@ -37,16 +37,28 @@ class Episode:
     user_replaced: int = 0  # lone surrogates in the simulated user's replies (now U+FFFD)
 
 
+USER_STYLES = ("roles", "transcript")
+TRANSCRIPT_ASK = "Write the customer's next message: only the message itself."
+
+
 class SimulatedUser:
-    """An LLM playing the customer from a scenario; ``lamstudio.agent``'s ``User``. It sees
-    the conversation with roles flipped (the agent's words are its "user" turns). Its stop
-    token, its running out of turns, its backend failing or its reply not being text all
-    end the episode (``reply`` returns None) and say why in ``ended``."""
+    """An LLM playing the customer from a scenario; ``lamstudio.agent``'s ``User``.
+
+    ``style="roles"`` (tau2-bench's way, the default): it sees the conversation with roles
+    flipped (the agent's words are its "user" turns). ``style="transcript"``: one user turn
+    holding the conversation so far as ``Agent:`` / ``Customer:`` lines and the request for
+    the customer's next message; small models that answer flipped roles *as the agent*
+    (Qwen2.5-Coder 0.5B and 1.5B, docs/flywheel.md) speak as the customer this way. A
+    leading ``Customer:`` label in the reply is dropped. Its stop token, its running out of
+    turns, its backend failing or its reply not being text all end the episode (``reply``
+    returns None) and say why in ``ended``."""
 
     def __init__(self, backend: Any, instructions: str, params: dict[str, Any] | None = None,
-                 max_turns: int = 30) -> None:
+                 max_turns: int = 30, style: str = "roles") -> None:
+        if style not in USER_STYLES:
+            raise ValueError(f"user style must be one of {', '.join(USER_STYLES)}, got {style!r}")
         self.backend, self.instructions, self.params = backend, instructions, params or {}
-        self.max_turns, self.turns = max_turns, 0
+        self.max_turns, self.turns, self.style = max_turns, 0, style
         self.ended, self.error, self.last = "", "", ""
         self.replaced = 0  # lone surrogates in its replies, replaced by U+FFFD
 
@@ -54,15 +66,8 @@ class SimulatedUser:
         if self.turns >= self.max_turns:
             self.ended = "max_turns"
             return None
-        flipped = [{"role": "system", "content": self.instructions}]
-        for m in messages:
-            if m["role"] == "assistant" and m.get("content"):
-                flipped.append({"role": "user", "content": m["content"]})
-            elif m["role"] == "user":
-                flipped.append({"role": "assistant", "content": m["content"]})
-
         try:
-            result = await self.backend.complete(flipped, None, **self.params)
+            result = await self.backend.complete(self.prompt(messages), None, **self.params)
         except Exception as exc:  # noqa: BLE001 - the episode records why it ended
             self.ended, self.error = "user_error", f"{type(exc).__name__}: {exc}"
             return None
@@ -75,10 +80,26 @@ class SimulatedUser:
             self.ended, self.error = "user_error", problem
             return None
         self.last = (text or "").strip()
+        if self.style == "transcript" and self.last.lower().startswith("customer:"):
+            self.last = self.last[len("customer:"):].strip()
         if any(tok in self.last for tok in STOP_TOKENS):
             self.ended = "user_stop"
             return None
         return self.last
+
+    def prompt(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """What the simulator's model is sent: the agent's text turns and its own, in
+        ``style``; tool calls and results are the agent's business and never shown."""
+        said = [("Agent" if m["role"] == "assistant" else "Customer", m["content"])
+                for m in messages
+                if m["role"] == "user" or (m["role"] == "assistant" and m.get("content"))]
+        system = {"role": "system", "content": self.instructions}
+        if self.style == "transcript":
+            lines = "\n\n".join(f"{who}: {text}" for who, text in said)
+            return [system, {"role": "user", "content":
+                             f"The conversation so far:\n\n{lines}\n\n{TRANSCRIPT_ASK}"}]
+        return [system, *({"role": "user" if who == "Agent" else "assistant", "content": text}
+                          for who, text in said)]
 
 
 def _failed_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

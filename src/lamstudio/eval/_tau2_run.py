@@ -44,6 +44,7 @@ class Tau2Config:
     agent_params: dict[str, Any] | None = None
     user_params: dict[str, Any] | None = None
     principles: tuple[str, ...] = ()  # PRAct: after the policy in the agent's system prompt
+    user_style: str = "roles"  # how the simulator sees the conversation (SimulatedUser)
 
 
 @dataclass
@@ -97,7 +98,8 @@ async def _episode(task: Tau2Task, trial: int, agent: Any, user: Any, cfg: Tau2C
                    gold_hash: str) -> dict[str, Any]:
     """Play, score and record one trial (its result row, with its trajectory)."""
     sim = SimulatedUser(user, USER_GUIDELINES.format(scenario=task.scenario),
-                        {"seed": trial, **(cfg.user_params or {})}, cfg.max_turns)
+                        {"seed": trial, **(cfg.user_params or {})}, cfg.max_turns,
+                        style=cfg.user_style)
     episode = await run_episode(agent, sim, task.env, task.actions,
                                 task_id=f"tau2-{task.domain}-{task.id}-t{trial}",
                                 max_steps=cfg.max_steps, agent_params=cfg.agent_params,

@@ -78,6 +78,7 @@ class RPOConfig:
     agent_params: dict[str, Any] = field(default_factory=lambda: {"temperature": 0.0,
                                                                    "max_tokens": 512})
     user_params: dict[str, Any] = field(default_factory=dict)
+    user_style: str = "roles"  # tau2: how the simulated user sees the conversation
     llm_params: dict[str, Any] = field(default_factory=lambda: {"temperature": 0.0,
                                                                  "max_tokens": 1024})
     max_trajectory_chars: int = 12000
@@ -125,7 +126,7 @@ def run_rpo(config: RPOConfig, out: str | Path, *, agent: Any, reflector: Any, o
     settings = ArenaSettings(
         max_steps=config.max_steps or (40 if config.env.startswith("tau2:") else 10),
         max_turns=config.max_turns, agent_params=dict(config.agent_params),
-        user_params=dict(config.user_params))
+        user_params=dict(config.user_params), user_style=config.user_style)
     arena = make_arena(config.env, metered["agent"], metered["user"], settings,
                        config.tasks_file)
     train = pick(arena.tasks, config.train_split, arena.named)

@@ -46,6 +46,7 @@ class ArenaSettings:
     max_turns: int = 30  # tau2: user turns per episode
     agent_params: dict[str, Any] = field(default_factory=dict)
     user_params: dict[str, Any] = field(default_factory=dict)
+    user_style: str = "roles"  # tau2: how the simulator sees the conversation
 
 
 def pick(tasks: list[Any], spec: str, named: dict[str, list[Any]] | None = None) -> list[Any]:
@@ -180,7 +181,7 @@ class Tau2Arena:
         s = self.settings
         cfg = Tau2Config(max_turns=s.max_turns, max_steps=s.max_steps,
                          agent_params=dict(s.agent_params), user_params=dict(s.user_params),
-                         principles=principles)
+                         principles=principles, user_style=s.user_style)
         try:
             if task.id not in self._gold:  # the ground truth's final state, once per task
                 self._gold[task.id] = (await asyncio.to_thread(

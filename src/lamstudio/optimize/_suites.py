@@ -83,14 +83,15 @@ class Tau2Suite:
 
     def __init__(self, spec: str, user: Any, *, limit: int | None = None,
                  task_ids: list[str] | None = None, max_turns: int = 30, max_steps: int = 40,
-                 user_params: Mapping[str, Any] | None = None) -> None:
+                 user_params: Mapping[str, Any] | None = None,
+                 user_style: str = "roles") -> None:
         from lamstudio.eval import load_tau2_suite
 
         self.name, self.user = spec, user
         self.tasks = {t.id: t for t in load_tau2_suite(spec)}
         self.task_ids = _pick(list(self.tasks), task_ids, limit)
         self.max_turns, self.max_steps = max_turns, max_steps
-        self.user_params = dict(user_params or {})
+        self.user_params, self.user_style = dict(user_params or {}), user_style
         self._gold: dict[str, str] = {}
 
     def brief(self, task_id: str) -> str:
@@ -123,7 +124,8 @@ class Tau2Suite:
         calls = lambda: {"agent": counted.calls, "user": user.calls}  # noqa: E731
         try:
             sim = SimulatedUser(user, USER_GUIDELINES.format(scenario=task.scenario),
-                                {"seed": trial, **self.user_params}, self.max_turns)
+                                {"seed": trial, **self.user_params}, self.max_turns,
+                                style=self.user_style)
             ep = await run_tau2_episode(
                 counted, sim, task.env, task.actions, task_id=f"{task.domain}-{task.id}-t{trial}",
                 max_steps=self.max_steps, agent_params=trial_params(params, trial),
@@ -144,14 +146,15 @@ class Tau2Suite:
 
 def open_suite(spec: str, *, user: Any = None, limit: int | None = None,
                task_ids: list[str] | None = None, max_steps: int | None = None,
-               max_turns: int = 30) -> EnvSuite | Tau2Suite:
-    """``env:NAME[,NAME]`` or ``tau2:DOMAIN[:SPLIT]`` (``user`` is the tau2 user simulator;
-    ``max_steps``: agent model calls per episode for tau2, per user turn for env)."""
+               max_turns: int = 30, user_style: str = "roles") -> EnvSuite | Tau2Suite:
+    """``env:NAME[,NAME]`` or ``tau2:DOMAIN[:SPLIT]`` (``user`` is the tau2 user simulator,
+    ``user_style`` how it sees the conversation; ``max_steps``: agent model calls per
+    episode for tau2, per user turn for env)."""
     if spec.startswith("tau2:"):
         if user is None:
             raise SuiteError(f"suite {spec!r} needs a user simulator (a user model)")
         return Tau2Suite(spec, user, limit=limit, task_ids=task_ids, max_turns=max_turns,
-                         max_steps=max_steps or 40)
+                         max_steps=max_steps or 40, user_style=user_style)
     if spec.startswith("env:"):
         from lamstudio.agent import env_tasks
         from lamstudio.envs import ENVS

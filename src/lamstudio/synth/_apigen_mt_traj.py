@@ -34,6 +34,7 @@ class TrajectoryConfig:
     seed: int = 0
     agent_params: dict[str, Any] | None = None
     user_params: dict[str, Any] | None = None
+    user_style: str = "roles"  # how the simulator sees the conversation (SimulatedUser)
     # Explore instead of playing once: ``explore(rollout, agent, user, seed=...)``, e.g.
     # ``functools.partial(lamstudio.optimize.explore_episode, config=RexConfig(...))``;
     # it returns ``.outcome`` (the play), ``.plain_outcome``, ``.plain`` and ``.report``.
@@ -68,7 +69,7 @@ async def _rollout(bp: dict[str, Any], attempt: int, agent: Any, user: Any,
     """One play with these backends, and its reward against the blueprint."""
     sim = SimulatedUser(user, USER_GUIDELINES.format(scenario=bp["instruction"]),
                         {"seed": cfg.seed * 1000 + attempt, **(cfg.user_params or {})},
-                        cfg.max_turns)
+                        cfg.max_turns, style=cfg.user_style)
     episode = await run_tau2_episode(agent, sim, bp["env"], bp["actions"],
                                      task_id=f"{bp['id']}-a{attempt}", max_steps=cfg.max_steps,
                                      agent_params=cfg.agent_params, source="apigen-mt",
