@@ -206,6 +206,7 @@ def loop_tau2(args: argparse.Namespace, url: str, out: Path) -> dict[str, Any]:
         lamstudio("eval", "run", "--model", args.model, "--engine", "openai", "--base-url", url,
                   "--suite", "tau2:retail:test", "--limit", str(args.tau2_tasks),
                   "--user-model", user, "--user-base-url", user_url, "--max-steps", "12",
+                  "--user-style", args.tau2_user_style,
                   "-o", str(where))
     return json.loads((where / "summary.json").read_text())
 
@@ -221,6 +222,7 @@ def main() -> None:
     p.add_argument("--blueprints", type=int, default=3)
     p.add_argument("--tau2-tasks", type=int, default=1)
     p.add_argument("--tau2-user", default=None, help="the simulated user (default: --model)")
+    p.add_argument("--tau2-user-style", default="roles", choices=("roles", "transcript"))
     args = p.parse_args()
     todo = [name for name in args.loops if not (args.out / name / "result.json").is_file()]
     if todo:

@@ -56,7 +56,8 @@ def tau2_opts(args: argparse.Namespace, url: str, suite: str) -> list[str]:
     if not suite.startswith("tau2:"):
         return []
     return ["--limit", str(args.tau2_tasks), "--user-model", args.user, "--user-base-url",
-            args.user_url or url, "--max-steps", str(args.max_steps)]
+            args.user_url or url, "--max-steps", str(args.max_steps), "--user-style",
+            args.user_style]
 
 
 def m_reflect(args: argparse.Namespace, url: str, suite: str, where: Path) -> dict[str, Any]:
@@ -71,8 +72,7 @@ def m_rpo(args: argparse.Namespace, url: str, suite: str, where: Path) -> dict[s
         env, split = suite.rsplit(":", 1) if suite.count(":") == 2 else (suite, "test")
         n = args.tau2_tasks
         rng = [f"{split}:0:{n}"] * 2 + ["--user-model", args.user, "--user-base-url",
-                                        args.user_url or url,
-                                        "--max-steps", str(args.max_steps)]
+                                        args.user_url or url, "--user-style", args.user_style]
     else:  # the toy environments: three tasks, validated in-sample
         env, rng = suite.split(":", 1)[1], ["0:3", "0:3"]
     lamstudio("optimize", "rpo", "--env", env, "--train-split", rng[0], "--val-split", rng[1],
@@ -124,6 +124,7 @@ def m_rex(args: argparse.Namespace, url: str, suite: str, where: Path) -> dict[s
     bp.write_text("".join(json.dumps(b) + "\n" for b in tau2_blueprints(suite, args.rex_tasks)))
     lamstudio("synth", "apigen-mt", "trajectories", "--blueprints", str(bp), "--agent-model",
               args.model, "--agent-base-url", url, "--user-model", args.user,
+              "--user-style", args.user_style,
               "--user-base-url", args.user_url or url, "--api-key-env", "NO_KEY", "--explore",
               str(args.explore), "--explore-budget", str(args.explore_budget), "--max-turns",
               str(args.max_turns), "-o", str(where / "out"))
@@ -136,6 +137,8 @@ def main() -> None:
     p.add_argument("--model", default="qwen2.5-coder-0.5b")
     p.add_argument("--user-model", dest="user", default=None,
                    help="tau2: the simulated user's model (default: --model)")
+    p.add_argument("--user-style", default="roles", choices=("roles", "transcript"),
+                   help="tau2: how the simulated user sees the conversation")
     p.add_argument("--second", default="smollm2-135m", help="the committee's other model")
     p.add_argument("--suites", default="env:store,env:todo", type=lambda s: s.split(","))
     p.add_argument("--methods", default=",".join(METHODS), type=lambda s: s.split(","))
