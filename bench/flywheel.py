@@ -164,6 +164,7 @@ def stage_tools(out: Path) -> dict[str, Any]:
 
 # -- the teacher ---------------------------------------------------------------------------
 _teacher: Any = None
+_judge: Any = None
 
 
 def teacher_backend(args: argparse.Namespace) -> Any:
@@ -175,6 +176,19 @@ def teacher_backend(args: argparse.Namespace) -> Any:
         _teacher = local_backend(args.teacher, "llamacpp", threads=args.threads).load()
         log(f"teacher loaded: {args.teacher}, {_teacher.engine.threads} llama.cpp threads")
     return _teacher
+
+
+def judge_backend(args: argparse.Namespace) -> Any:
+    """The semantic stage's judge: the teacher, unless ``--judge`` names another model."""
+    global _judge
+    if not args.judge or args.judge == args.teacher:
+        return teacher_backend(args)
+    if _judge is None:
+        from lamstudio.llm import local_backend
+
+        _judge = local_backend(args.judge, "llamacpp", threads=args.threads).load()
+        log(f"judge loaded: {args.judge}, {_judge.engine.threads} llama.cpp threads")
+    return _judge
 
 
 def apigen_config(args: argparse.Namespace, out: Path, output: Path, n: int, seed: int,
@@ -226,9 +240,9 @@ def stage_generate(args: argparse.Namespace, out: Path) -> dict[str, Any]:
 
 # -- the judge -----------------------------------------------------------------------------
 def stage_judge(args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    """The semantic stage with the teacher as judge, one verdict at a time, appended to
-    ``verdicts.partial.jsonl`` (a rerun resumes after the last); then verified / rejected
-    files written atomically."""
+    """The semantic stage with the judge (the teacher or ``--judge``), one verdict at a time,
+    appended to ``verdicts.partial.jsonl`` (a rerun resumes after the last); then verified /
+    rejected files written atomically."""
     from lamstudio.schema import Trajectory
     from lamstudio.verify import JudgeOptions, SemanticJudge
 
@@ -236,7 +250,7 @@ def stage_judge(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     partial = out / "judge" / "verdicts.partial.jsonl"
     partial.parent.mkdir(parents=True, exist_ok=True)
     verdicts = {r["id"]: r["verdict"] for r in read_jsonl(partial)}
-    judge = SemanticJudge(teacher_backend(args), JudgeOptions(k=1))
+    judge = SemanticJudge(judge_backend(args), JudgeOptions(k=1))
     todo = [r for r in kept if r["id"] not in verdicts]
     log(f"  judge: {len(verdicts)} done, {len(todo)} to go")
 
@@ -707,6 +721,7 @@ def main() -> None:
     p.add_argument("command", choices=("probe", "run", "report"))
     p.add_argument("--out", type=Path, default=Path("runs/flywheel"))
     p.add_argument("--teacher", default=TEACHER)
+    p.add_argument("--judge", default=None, help="semantic stage's judge (default: teacher)")
     p.add_argument("--student", default=STUDENT)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n", type=int, default=600, help="teacher generations")
