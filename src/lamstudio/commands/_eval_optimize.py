@@ -32,6 +32,7 @@ class OptimizeOptions:
     selector_base_url: str | None
     principles: tuple[str, ...] = ()  # --principles: PRAct's block for every trial
     user_style: str = "roles"  # tau2: how the simulated user sees the conversation
+    concurrency: int = 4  # tasks played at once
     opened: dict[tuple[str, str | None], Any] = field(default_factory=dict)
 
 
@@ -103,6 +104,7 @@ def _reflect(o: OptimizeOptions) -> None:
         reflector = _open(o.reflector_model or o.model, o.reflector_base_url or o.base_url,
                           o, "reflector")
     cfg = ReflectConfig(trials=o.trials, reflect=o.reflect, principles=o.principles,
+                        concurrency=o.concurrency,
                         agent_params={"temperature": 0.0, "max_tokens": o.max_new_tokens})
     res = run_trials_with_reflection(suite, agent, reflector, cfg, out=o.out)
     console.print(res.paths["report"].read_text(encoding="utf-8"))
@@ -133,7 +135,8 @@ def _committee(o: OptimizeOptions) -> None:
         backends, selector = open_members(config)
     except (OSError, ValueError, LLMError) as exc:
         fail(f"{o.committee}: cannot load a member's model: {exc}")
-    res = run_committee(suite, config, backends, selector, out=o.out)
+    res = run_committee(suite, config, backends, selector, out=o.out,
+                        concurrency=o.concurrency)
     console.print(res.paths["table"].read_text(encoding="utf-8"))
     for what, path in res.paths.items():
         console.print(f"{what:<12} -> {path}")

@@ -69,6 +69,9 @@ def run(
         help="tau2: the user simulator's OpenAI-compatible URL (default: --base-url)")] = None,
     user_style: Annotated[UserStyle, user_style_option()] = UserStyle.roles,
     trials: Annotated[int, typer.Option(help="tau2: trials per task (pass^1..pass^k)")] = 1,
+    concurrency: Annotated[int, typer.Option(
+        min=1, help="tau2/env suites: episodes played at once (1 for a local server that "
+                    "keeps one cached prompt prefix)")] = 4,
     principles: Annotated[Path | None, typer.Option(
         help="tau2/env suites: action principles (PRAct) after the policy in the agent's system "
              "prompt: optimize rpo's best.json, or a JSON list of strings")] = None,
@@ -96,14 +99,14 @@ def run(
             model, suite, backend, base_url, gguf, out, limit, max_steps, max_new_tokens,
             user_model, user_base_url, trials, reflect, reflector_model, reflector_base_url,
             committee, selector_model, selector_base_url, load_principles(principles),
-            user_style=user_style.value))
+            user_style=user_style.value, concurrency=concurrency))
         return
     if not model:
         fail("--model is required")
     if suite.startswith("tau2:"):
         _run_tau2(model, suite, backend, base_url, out, limit, max_steps, user_model,
                   user_base_url, trials, gguf, load_principles(principles),
-                  user_style.value)
+                  user_style.value, concurrency)
         return
     if principles is not None:
         fail("--principles applies to tau2 suites (and to agent run): single-turn suites "
@@ -123,7 +126,8 @@ def run(
 def _run_tau2(model: str, suite: str, backend: str, base_url: str | None, out: Path,
               limit: int | None, max_steps: int, user_model: str | None,
               user_base_url: str | None, trials: int, gguf: str | None,
-              principles: tuple[str, ...] = (), user_style: str = "roles") -> None:
+              principles: tuple[str, ...] = (), user_style: str = "roles",
+              concurrency: int = 4) -> None:
     from lamstudio.agent import open_backend
     from lamstudio.envs import Tau2Unavailable
     from lamstudio.eval import Tau2Config, Tau2SuiteError, evaluate_tau2
@@ -149,7 +153,8 @@ def _run_tau2(model: str, suite: str, backend: str, base_url: str | None, out: P
                                 # --max-steps is per user turn; tau2 counts per episode
                                 Tau2Config(trials=trials,
                                            max_steps=max_steps * Tau2Config.max_turns,
-                                           principles=principles, user_style=user_style),
+                                           principles=principles, user_style=user_style,
+                                           concurrency=concurrency),
                                 limit=limit,
                                 progress=tick)
     except (Tau2SuiteError, Tau2Unavailable, LLMError) as exc:

@@ -144,8 +144,9 @@ async def _one_task(suite: Suite, task_id: str, config: CommitteeConfig,
         "agreement": {"pick": agree, "reward": reward.get(agree, 0.0)},
         "oracle": float(any(a.ok and a.success for _, a in cands))}
     if selector is not None:
-        started, counted = time.perf_counter(), Counted(selector)  # this task's calls only
-        pick, problem = await llm_pick(counted, config.selector, suite, task_id, cands)
+        async with gate:  # the selector's call waits its turn, like an episode
+            started, counted = time.perf_counter(), Counted(selector)  # this task's calls
+            pick, problem = await llm_pick(counted, config.selector, suite, task_id, cands)
         chosen = pick if pick is not None else agree  # an unusable reply: agreement's pick
         row["llm"] = {"pick": chosen, "reward": reward.get(chosen, 0.0),
                       "problem": problem or None, "fallback": pick is None and bool(problem),

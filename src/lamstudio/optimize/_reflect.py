@@ -58,7 +58,7 @@ class ReflectConfig:
     reflector_params: dict[str, Any] = field(
         default_factory=lambda: {"temperature": 0.0, "max_tokens": 400})
     principles: tuple[str, ...] = ()
-    concurrency: int = 4
+    concurrency: int = 4  # episodes and reflections at once
 
 
 @dataclass
@@ -153,9 +153,10 @@ async def _one_task(suite: Suite, task_id: str, agent: Any, reflector: Any,
     thinking = 0.0
     while cfg.reflect and counted is not None and not arm[-1].success and len(arm) < k:
         prompt = reflector_prompt(suite, arm[-1], cfg.show_reward)
-        started = time.perf_counter()
-        text, problem = await reflect_once(counted, prompt, cfg)
-        thinking += time.perf_counter() - started
+        async with gate:  # a reflection is a model call like an episode's: it waits its turn
+            started = time.perf_counter()
+            text, problem = await reflect_once(counted, prompt, cfg)
+            thinking += time.perf_counter() - started
         notes.append(text) if text else problems.append(problem)
         trial = len(arm)
         nxt = await play(trial, tuple(notes)) if notes else plain[trial]
