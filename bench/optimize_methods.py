@@ -52,10 +52,11 @@ METHODS = ("reflect", "rpo", "committee", "rex")
 
 
 def tau2_opts(args: argparse.Namespace, url: str, suite: str) -> list[str]:
-    """What a tau2 suite adds to ``eval run``: the task subset and the simulated user."""
+    """What ``eval run`` gets here: one episode at a time, and for tau2 suites the task
+    subset and the simulated user."""
     if not suite.startswith("tau2:"):
-        return []
-    return ["--concurrency", "1",  # one served model keeps one cached prefix
+        return ["--concurrency", "1"]  # one served model keeps one cached prefix
+    return ["--concurrency", "1",
             "--limit", str(args.tau2_tasks), "--user-model", args.user, "--user-base-url",
             args.user_url or url, "--max-steps", str(args.max_steps), "--user-style",
             args.user_style]

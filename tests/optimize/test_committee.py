@@ -148,6 +148,21 @@ def test_a_member_whose_model_fails_is_a_reject_with_a_reason(serve) -> None:
     assert [m["rejected"] for m in res.summary["members"]] == [2, 2, 0]
 
 
+def test_an_episode_that_fails_after_reaching_the_goal_scores_zero_everywhere(serve) -> None:
+    """A model error ends the episode as a reject: its reward is 0 in the member's row, the
+    member's mean and the oracle alike, even when the state already matched."""
+    def finishes_then_fails(body: dict[str, Any]) -> Reply | Fail:
+        made = [c for m in body["messages"] for c in m.get("tool_calls") or []]
+        return player([TRANSFER, MUG])(body) if len(made) < 2 else Fail(500)
+
+    config = _committee(serve, [("flaky", finishes_then_fails)])
+    res, _ = _run(serve, config, tasks=["store_1"], backends=_no_retry(config))
+    (row,) = res.rows
+    member = row["members"]["flaky"]
+    assert member["rejected"].startswith("model_error") and member["reward"] == 0.0
+    assert res.summary["members"][0]["reward"] == 0.0 and res.summary["oracle"] == 0.0
+
+
 def test_member_principles_and_settings_reach_the_agent(serve) -> None:
     srv_a, _ = serve(player([TRANSFER, MUG]), "a")
     srv_b, _ = serve(player([TRANSFER]), "b")

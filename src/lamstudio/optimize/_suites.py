@@ -71,7 +71,10 @@ class EnvSuite:
         meta = rec.meta["agent"]
         error = f"model_error: {meta.get('error', '')}" if meta["stop"] == "model_error" else ""
         record = rec.model_dump(mode="json", exclude_none=True)
-        return Attempt(task_id, float(meta.get("reward") or 0.0), meta["state_hash"],
+        # An episode the model broke off is a failed attempt, as tau2 scores it, even when the
+        # state already matched: one reward for the member's row, its mean and the oracle.
+        reward = 0.0 if error else float(meta.get("reward") or 0.0)
+        return Attempt(task_id, reward, meta["state_hash"],
                        record["messages"], record, error,
                        state_diff(before, toolbox.runner.env.state), {"agent": counted.calls},
                        round(time.perf_counter() - started, 3))
