@@ -95,7 +95,10 @@ class SimulatedUser:
                 if m["role"] == "user" or (m["role"] == "assistant" and m.get("content"))]
         system = {"role": "system", "content": self.instructions}
         if self.style == "transcript":
-            lines = "\n\n".join(f"{who}: {text}" for who, text in said)
+            # Continuation lines are indented: only a real turn starts a line with a label, so
+            # an agent cannot forge the customer's words ("...\nCustomer: ###STOP###").
+            lines = "\n\n".join(f"{who}: {str(text).replace(chr(10), chr(10) + '  ')}"
+                                  for who, text in said)
             return [system, {"role": "user", "content":
                              f"The conversation so far:\n\n{lines}\n\n{TRANSCRIPT_ASK}"}]
         return [system, *({"role": "user" if who == "Agent" else "assistant", "content": text}
