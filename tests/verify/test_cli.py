@@ -17,14 +17,41 @@ from tests.verify.conftest import write_dataset
 
 from lamstudio.verify import journal_dir
 
-HOLD = threading.Event()  # set while a signal is on its way: the run cannot finish meanwhile
+
+class Gate:
+    """The judge answers ``limit`` more requests, then holds the rest until released: a run
+    being interrupted cannot finish before its signal arrives, however loaded the machine
+    (timing alone was not enough: 5 ms, 30 ms and a 1 s hold set after the last committed
+    chunk each lost the race once)."""
+
+    def __init__(self) -> None:
+        self.lock, self.answered, self.limit = threading.Lock(), 0, None
+        self.released = threading.Event()
+
+    def pass_through(self) -> None:
+        with self.lock:
+            self.answered += 1
+            held = self.limit is not None and self.answered > self.limit
+        if held:
+            self.released.wait(60)
+
+    def hold_after(self, more: int) -> None:
+        with self.lock:
+            self.limit = self.answered + more
+        self.released.clear()
+
+    def release(self) -> None:
+        with self.lock:
+            self.limit = None
+        self.released.set()
+
+
+GATE = Gate()
 
 
 def slow_judge(body):
-    # Slow enough that a run cannot finish between the test seeing a committed chunk and its
-    # signal arriving (5 ms was not, on a quiet machine, once the record path got faster;
-    # 30 ms was not, once, on a machine loaded 4 deep: hence HOLD).
-    time.sleep(1.0 if HOLD.is_set() else 0.03)
+    GATE.pass_through()
+    time.sleep(0.01)
     fail = "Kyoto" in body["messages"][1]["content"]
     return Reply(json.dumps({"pass": not fail, "reason": "Kyoto" if fail else "fine"}))
 
@@ -49,20 +76,23 @@ def run_to_end(args: list[str]) -> str:
 
 
 def interrupt_at(args: list[str], out: Path, chunks: int, sig: int) -> subprocess.Popen:
-    """Start a run and send ``sig`` once ``chunks`` chunks are committed."""
-    proc = cli(args)
+    """Start a run and send ``sig`` once ``chunks`` chunks are committed; the judge answers
+    just enough requests for them (chunks of 5 records, one judge call each) and holds the
+    next until the signal has been dealt with."""
     journal = journal_dir(out)
-    deadline = time.monotonic() + 60
-    while len(list(journal.glob("chunk-*.json"))) < chunks:
-        assert proc.poll() is None, "the run finished before it could be interrupted"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    HOLD.set()
+    committed = len(list(journal.glob("chunk-*.json")))
+    GATE.hold_after((chunks - committed) * 5)
+    proc = cli(args)
     try:
+        deadline = time.monotonic() + 60
+        while len(list(journal.glob("chunk-*.json"))) < chunks:
+            assert proc.poll() is None, "the run finished before it could be interrupted"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
         proc.send_signal(sig)
         proc.communicate(timeout=60)
     finally:
-        HOLD.clear()
+        GATE.release()
     return proc
 
 
