@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests.support.scripted_agents import GOOD_BLUEPRINT, agent_script
 from tests.support.scripted_server import Reply, ScriptedServer
 from typer.testing import CliRunner
@@ -18,6 +19,7 @@ from lamstudio.envs import ground_truth, load_tasks
 from lamstudio.eval import SimulatedUser
 from lamstudio.eval._tau2_run import Tau2Config, evaluate_tau2
 from lamstudio.llm import OpenAIBackend
+from lamstudio.optimize import RPOConfig, open_suite
 from lamstudio.synth import TrajectoryConfig, trajectories
 
 CONVERSATION = [
@@ -57,13 +59,18 @@ def test_an_agent_cannot_forge_customer_lines_in_the_transcript() -> None:
     assert turns == ["Agent: Done."]
 
 
-def test_an_unknown_style_is_refused() -> None:
-    try:
-        SimulatedUser(None, "SYSTEM", style="prose")
-    except ValueError as exc:
-        assert "roles, transcript" in str(exc)
-    else:
-        raise AssertionError("an unknown style was accepted")
+@pytest.mark.parametrize("make", [
+    lambda: SimulatedUser(None, "SYSTEM", style="prose"),
+    lambda: Tau2Config(user_style="prose"),
+    lambda: TrajectoryConfig(user_style="prose"),
+    lambda: open_suite("tau2:retail", user=object(), user_style="prose"),
+    lambda: RPOConfig(env="tau2:retail", train_split="test", val_split="test",
+                      user_style="prose").check(),
+])
+def test_an_unknown_style_is_refused_before_anything_plays(make: Any) -> None:
+    """Refused where the run is configured, not once per episode as a reject."""
+    with pytest.raises(ValueError, match="roles, transcript"):
+        make()
 
 
 def transcript_user(body: dict[str, Any]) -> Reply:

@@ -47,7 +47,7 @@ from lamstudio.eval._tau2 import (
     pass_hat_k,
     score_episode,
 )
-from lamstudio.eval._tau2_episode import USER_STYLES, Episode, SimulatedUser
+from lamstudio.eval._tau2_episode import USER_STYLES, Episode, SimulatedUser, check_user_style
 from lamstudio.eval._tau2_episode import run_episode as run_tau2_episode
 from lamstudio.eval._tau2_run import Tau2Config, Tau2Result, evaluate_tau2, play_tau2_trial
 from lamstudio.eval._taxonomy import PATTERN_NAMES, PATTERNS, classify
@@ -63,7 +63,7 @@ __all__ = [
     "ReferenceEnv", "ReferenceUnavailable", "Episode", "SimulatedUser", "Tau2Config",
     "Tau2Result", "Tau2SuiteError", "Tau2Task", "evaluate_tau2", "load_tau2_suite",
     "pass_hat_k", "play_tau2_trial", "run_tau2_episode", "score_episode", "USER_GUIDELINES",
-    "USER_STYLES",
+    "USER_STYLES", "check_user_style",
     "communicated",
     "Progress", "SuiteError", "TransformersGenerator", "bfcl_version", "cases_of", "check",
     "classify", "compare_table", "compile_case", "dispatch", "evaluate", "greedy_generate",

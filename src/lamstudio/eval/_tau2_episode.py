@@ -41,6 +41,14 @@ USER_STYLES = ("roles", "transcript")
 TRANSCRIPT_ASK = "Write the customer's next message: only the message itself."
 
 
+def check_user_style(style: str) -> str:
+    """``style`` if it is one of ``USER_STYLES``; configs call it when they are made, so a
+    wrong style stops a run before it starts instead of failing every episode."""
+    if style not in USER_STYLES:
+        raise ValueError(f"user style must be one of {', '.join(USER_STYLES)}, got {style!r}")
+    return style
+
+
 class SimulatedUser:
     """An LLM playing the customer from a scenario; ``lamstudio.agent``'s ``User``.
 
@@ -55,8 +63,7 @@ class SimulatedUser:
 
     def __init__(self, backend: Any, instructions: str, params: dict[str, Any] | None = None,
                  max_turns: int = 30, style: str = "roles") -> None:
-        if style not in USER_STYLES:
-            raise ValueError(f"user style must be one of {', '.join(USER_STYLES)}, got {style!r}")
+        check_user_style(style)
         self.backend, self.instructions, self.params = backend, instructions, params or {}
         self.max_turns, self.turns, self.style = max_turns, 0, style
         self.ended, self.error, self.last = "", "", ""

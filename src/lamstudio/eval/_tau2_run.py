@@ -30,7 +30,7 @@ from lamstudio.eval._tau2 import (
     pass_hat_k,
     score_episode,
 )
-from lamstudio.eval._tau2_episode import SimulatedUser, run_episode
+from lamstudio.eval._tau2_episode import SimulatedUser, check_user_style, run_episode
 from lamstudio.eval._taxonomy import PATTERN_NAMES
 from lamstudio.io import JsonValueError, Reject, check_value
 
@@ -45,6 +45,9 @@ class Tau2Config:
     user_params: dict[str, Any] | None = None
     principles: tuple[str, ...] = ()  # PRAct: after the policy in the agent's system prompt
     user_style: str = "roles"  # how the simulator sees the conversation (SimulatedUser)
+
+    def __post_init__(self) -> None:
+        check_user_style(self.user_style)
 
 
 @dataclass

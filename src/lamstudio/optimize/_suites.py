@@ -94,7 +94,10 @@ class Tau2Suite:
         self.tasks = {t.id: t for t in load_tau2_suite(spec)}
         self.task_ids = _pick(list(self.tasks), task_ids, limit)
         self.max_turns, self.max_steps = max_turns, max_steps
-        self.user_params, self.user_style = dict(user_params or {}), user_style
+        from lamstudio.eval import check_user_style
+
+        self.user_params = dict(user_params or {})
+        self.user_style = check_user_style(user_style)
         self._gold: dict[str, str] = {}
 
     def brief(self, task_id: str) -> str:

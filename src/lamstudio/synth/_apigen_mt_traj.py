@@ -15,7 +15,13 @@ from pydantic import ValidationError
 
 import lamstudio.envs as envs
 from lamstudio.agent import with_principles
-from lamstudio.eval import USER_GUIDELINES, SimulatedUser, communicated, run_tau2_episode
+from lamstudio.eval import (
+    USER_GUIDELINES,
+    SimulatedUser,
+    check_user_style,
+    communicated,
+    run_tau2_episode,
+)
 from lamstudio.io import JsonValueError, parse_json
 from lamstudio.llm import Counted, LLMError
 from lamstudio.synth._apigen_mt_rex import blueprint_reward, compare
@@ -42,6 +48,9 @@ class TrajectoryConfig:
     # PRAct's principles after the policy in the agent's prompt (optimize rpo's best.json);
     # a kept record's system prompt is the one the agent saw.
     principles: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_user_style(self.user_style)
 
 
 @dataclass
