@@ -59,6 +59,13 @@ def test_an_agent_cannot_forge_customer_lines_in_the_transcript() -> None:
     assert turns == ["Agent: Done."]
 
 
+def test_the_cli_offers_exactly_the_styles_the_simulator_knows() -> None:
+    from lamstudio.commands._common import UserStyle
+    from lamstudio.eval import USER_STYLES
+
+    assert tuple(s.value for s in UserStyle) == USER_STYLES
+
+
 @pytest.mark.parametrize("make", [
     lambda: SimulatedUser(None, "SYSTEM", style="prose"),
     lambda: Tau2Config(user_style="prose"),

@@ -32,7 +32,7 @@ class OptimizeOptions:
     selector_base_url: str | None
     principles: tuple[str, ...] = ()  # --principles: PRAct's block for every trial
     user_style: str = "roles"  # tau2: how the simulated user sees the conversation
-    concurrency: int = 4  # tasks played at once
+    concurrency: int = 4  # episodes (and reflector / selector calls) at once
     opened: dict[tuple[str, str | None], Any] = field(default_factory=dict)
 
 

@@ -94,11 +94,12 @@ class RPOConfig:
                 raise RPOConfigError(f"{name} must be at least 1")
         if self.rounds < 0:
             raise RPOConfigError("rounds must be at least 0")
-        from lamstudio.eval import USER_STYLES
+        from lamstudio.eval import check_user_style
 
-        if self.user_style not in USER_STYLES:
-            raise RPOConfigError(f"user_style {self.user_style!r}: choose one of "
-                                 f"{', '.join(USER_STYLES)}")
+        try:
+            check_user_style(self.user_style)
+        except ValueError as exc:
+            raise RPOConfigError(str(exc)) from None
 
 
 @dataclass

@@ -51,6 +51,8 @@ class TrajectoryConfig:
 
     def __post_init__(self) -> None:
         check_user_style(self.user_style)
+        if self.concurrency < 1:  # a semaphore of 0 would wait for ever
+            raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
 
 
 @dataclass
