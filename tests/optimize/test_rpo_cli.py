@@ -128,7 +128,18 @@ def test_optimize_rpo_refuses_bad_settings_in_one_line(tmp_path: Path) -> None:
     assert "selects no task" in res.output
 
 
-def test_rpo_on_a_tau2_domain_with_a_simulated_user(tmp_path: Path) -> None:
+def transcript_user(body: dict[str, Any]) -> Reply:
+    """A customer that reads the conversation only as a transcript (``--user-style
+    transcript``): asks once, then stops."""
+    assert [m["role"] for m in body["messages"]] == ["system", "user"]
+    said = "Customer:" in body["messages"][1]["content"]
+    return Reply("###STOP###" if said else "Hi, I want to change the payment of my order.")
+
+
+@pytest.mark.parametrize(("style", "user"), [("roles", user_script()),
+                                             ("transcript", transcript_user)])
+def test_rpo_on_a_tau2_domain_with_a_simulated_user(tmp_path: Path, style: str,
+                                                    user: Any) -> None:
     calls = ground_truth(next(t for t in load_tasks("retail") if t["id"] == "40"))
     acts = agent_script(calls, "Done: 60 dollars refunded, paid with Mastercard.")
 
@@ -138,8 +149,8 @@ def test_rpo_on_a_tau2_domain_with_a_simulated_user(tmp_path: Path) -> None:
     ids = tmp_path / "ids.txt"
     ids.write_text("40\n")
     cfg = RPOConfig(env="tau2:retail", train_split=str(ids), val_split=str(ids), rounds=1,
-                    batch=1)
-    with servers(agent=agent) as (a, r, o), ScriptedServer(user_script(), model="u") as u:
+                    batch=1, user_style=style)
+    with servers(agent=agent) as (a, r, o), ScriptedServer(user, model="u") as u:
         res = run_rpo(cfg, tmp_path / "rpo", agent=backend(a), reflector=backend(r),
                       optimizer=backend(o), user=backend(u))
     assert [x["val_reward"] for x in res.history] == [0.0, 1.0]
